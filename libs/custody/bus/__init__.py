@@ -1,0 +1,1 @@
+"""The NATS edge shared by every service: connection, publishing, consuming, provisioning."""

@@ -1,0 +1,28 @@
+"""One way to build a FastStream NATS broker, with reconnect settings that never give up."""
+
+from __future__ import annotations
+
+from faststream.nats import NatsBroker
+from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+
+from custody.settings import CommonSettings
+from custody.telemetry import tracer_provider
+
+
+def make_broker(settings: CommonSettings, service: str) -> NatsBroker:
+    """nats-py's defaults give up after ~2 min and notice a dead peer after ~4 min
+    (notes/jetstream.md), which would silently stop a service during a broker restart."""
+    return NatsBroker(
+        settings.nats_url,
+        name=f"custody-{service}",
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.5,
+        ping_interval=10,
+        connect_timeout=5,
+        user=settings.nats_user,
+        password=settings.nats_password,
+        # Restricted users need their own inbox prefix; it must end with a dot.
+        inbox_prefix=f"_INBOX_{service}.".encode(),
+        middlewares=(NatsTelemetryMiddleware(tracer_provider=tracer_provider()),),
+        logger=None,
+    )

@@ -1,0 +1,107 @@
+"""The consuming discipline every handler follows: ack after effects, nak with delay on a
+transient error, dead-letter then terminate on a permanent one or at max_deliver."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+import structlog
+from faststream import AckPolicy
+from faststream.nats import JStream, PullSub
+
+from custody import clock, subjects
+from custody.bus.publishing import TYPE_HEADER, publish
+from custody.contracts import DeadLettered, Message, fact_from_json
+
+if TYPE_CHECKING:
+    from faststream.nats import NatsBroker
+    from faststream.nats.message import NatsMessage
+
+log = structlog.get_logger(__name__)
+
+
+class PermanentError(Exception):
+    """Redelivery cannot help (bad payload, impossible state): dead-letter it."""
+
+
+def subscriber_kwargs(spec: subjects.ConsumerSpec, batch_size: int = 1) -> dict[str, object]:
+    """Bind to the provisioned durable: declare=False, MANUAL acks (the default policy
+    terminates a message on any exception, notes/jetstream.md)."""
+    return {
+        "subject": spec.filter_subject,
+        "stream": JStream(spec.stream, declare=False),
+        "durable": spec.durable,
+        "pull_sub": PullSub(batch_size=batch_size, timeout=1.0),
+        "ack_policy": AckPolicy.MANUAL,
+    }
+
+
+def decode(msg: NatsMessage) -> Message:
+    type_name = (msg.headers or {}).get(TYPE_HEADER, "")
+    try:
+        return fact_from_json(type_name, msg.body)
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        raise PermanentError(f"undecodable {type_name or 'message'}: {exc}") from exc
+
+
+def redelivery_delay(delivered: int) -> float:
+    return float(min(0.5 * 2 ** (delivered - 1), 30.0))
+
+
+async def handle(
+    broker: NatsBroker,
+    msg: NatsMessage,
+    spec: subjects.ConsumerSpec,
+    work: Callable[[], Awaitable[None]],
+) -> None:
+    """Run `work` for one message and settle the message accordingly."""
+    delivered = _delivered(msg)
+    try:
+        await work()
+    except PermanentError as exc:
+        await dead_letter(broker, msg, spec, f"permanent: {exc}")
+        await msg.reject()
+    except Exception as exc:
+        if delivered >= spec.max_deliver:
+            await dead_letter(broker, msg, spec, f"max_deliver reached: {exc!r}")
+            await msg.reject()
+            return
+        log.warning(
+            "handler.transient_error",
+            consumer=spec.durable,
+            delivered=delivered,
+            error=repr(exc),
+        )
+        await msg.nack(delay=redelivery_delay(delivered))
+    else:
+        await msg.ack()
+
+
+async def dead_letter(
+    broker: NatsBroker, msg: NatsMessage, spec: subjects.ConsumerSpec, reason: str
+) -> None:
+    raw = msg.raw_message
+    seq = raw.metadata.sequence.stream if raw.metadata and raw.metadata.sequence else 0
+    body = bytes(msg.body)
+    escalation_id = raw.subject.rsplit(".", 1)[-1] if raw.subject else ""
+    fact = DeadLettered(
+        event_id=f"dlq:{spec.stream}:{seq}:{spec.durable}",
+        escalation_id=escalation_id,
+        occurred_at=clock.now(),
+        stream=spec.stream,
+        consumer=spec.durable,
+        stream_seq=seq,
+        subject=raw.subject or "",
+        reason=reason[:2000],
+        payload_head=body[:4096].decode("utf-8", "replace")
+        + f" [sha256={hashlib.sha256(body).hexdigest()}]",
+    )
+    log.error("handler.dead_lettered", consumer=spec.durable, stream_seq=seq, reason=reason)
+    await publish(broker, subjects.dead_letter(spec.stream, spec.durable), fact)
+
+
+def _delivered(msg: NatsMessage) -> int:
+    metadata = msg.raw_message.metadata
+    return int(metadata.num_delivered) if metadata and metadata.num_delivered else 1

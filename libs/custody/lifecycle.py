@@ -1,0 +1,63 @@
+"""Run one service process: start its broker (and HTTP app), stop cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import structlog
+import uvicorn
+
+if TYPE_CHECKING:
+    from faststream.nats import NatsBroker
+
+log = structlog.get_logger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+
+
+async def serve(
+    service: str,
+    broker: NatsBroker,
+    *,
+    http_app: Any | None = None,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    on_start: Hook | None = None,
+    on_stop: Hook | None = None,
+) -> None:
+    """Connect, start subscribers, serve HTTP if given, and block until told to stop."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    await broker.connect()
+    if on_start is not None:
+        await on_start()
+    await broker.start()
+    server: uvicorn.Server | None = None
+    server_task: asyncio.Task[None] | None = None
+    if http_app is not None:
+        config = uvicorn.Config(
+            http_app, host=host, port=port, log_level="warning", lifespan="on", access_log=False
+        )
+        server = uvicorn.Server(config)
+        server_task = asyncio.create_task(server.serve())
+    log.info("service.started", port=port if http_app is not None else None)
+    stopper = asyncio.create_task(stop.wait())
+    waiters: set[asyncio.Task[Any]] = {stopper}
+    if server_task is not None:
+        waiters.add(server_task)
+    await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    log.info("service.stopping")
+    if server is not None and server_task is not None:
+        server.should_exit = True
+        await server_task
+    await broker.stop()
+    if on_stop is not None:
+        await on_stop()
+    stopper.cancel()
+    log.info("service.stopped")

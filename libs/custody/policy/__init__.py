@@ -1,0 +1,16 @@
+"""The operator's policy: one YAML file, validated by pydantic, versioned in KV."""
+
+from custody.policy.loader import PolicyError, load_policy, load_policy_text, policy_version
+from custody.policy.model import Chain, Person, Policy, Route, Team
+
+__all__ = [
+    "Chain",
+    "Person",
+    "Policy",
+    "PolicyError",
+    "Route",
+    "Team",
+    "load_policy",
+    "load_policy_text",
+    "policy_version",
+]

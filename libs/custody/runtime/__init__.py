@@ -1,0 +1,1 @@
+"""Process management for the embedded stack: NATS, Postgres and supervised services."""

@@ -1,0 +1,190 @@
+"""The one module that names every subject, stream, durable consumer and KV bucket.
+
+Nothing else in the code base spells a subject. Subjects that carry an escalation id end in
+it, so per-escalation filters and message schedules (one schedule subject per timer) work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+# --- streams -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """What provisioning creates; services only ever bind to it (declare=False)."""
+
+    name: str
+    subjects: tuple[str, ...]
+    description: str
+    schedules: bool = False  # message schedules (TIMERS only)
+
+
+INCIDENTS: Final = "INCIDENTS"
+ROUTED: Final = "ROUTED"
+CUSTODY: Final = "CUSTODY"
+PAGES: Final = "PAGES"
+COMMANDS: Final = "COMMANDS"
+TIMERS: Final = "TIMERS"
+REJECTED: Final = "REJECTED"
+DLQ: Final = "DLQ"
+ADVISORIES: Final = "ADVISORIES"
+
+STREAMS: Final[tuple[StreamSpec, ...]] = (
+    StreamSpec(INCIDENTS, ("incidents.>",), "Incidents accepted at intake"),
+    StreamSpec(ROUTED, ("routed.>",), "Routing decisions with their explanation"),
+    StreamSpec(CUSTODY, ("custody.>",), "Custody transitions decided by the escalator"),
+    StreamSpec(PAGES, ("pages.>",), "Page requests and delivery outcomes"),
+    StreamSpec(COMMANDS, ("commands.>",), "Responder commands accepted at intake"),
+    StreamSpec(TIMERS, ("timers.>",), "Escalator timers as message schedules", schedules=True),
+    StreamSpec(REJECTED, ("rejected.>",), "Every input intake refused, with its reason"),
+    StreamSpec(DLQ, ("dlq.>",), "Messages dead-lettered after a permanent error"),
+    StreamSpec(
+        ADVISORIES,
+        (
+            "$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.>",
+            "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>",
+        ),
+        "Captured JetStream advisories: core NATS messages are gone unless a stream keeps them",
+    ),
+)
+
+STREAM_BY_NAME: Final = {s.name: s for s in STREAMS}
+
+
+def stream_for(subject: str) -> str:
+    """The stream whose subjects capture `subject` (used to pass `stream=` on every publish)."""
+    head = subject.split(".", 1)[0]
+    for spec in STREAMS:
+        for pattern in spec.subjects:
+            if pattern.split(".", 1)[0] == head:
+                return spec.name
+    raise KeyError(f"no stream captures subject {subject!r}")
+
+
+# --- subjects ------------------------------------------------------------------------------
+
+
+def incident_accepted(escalation_id: str) -> str:
+    return f"incidents.accepted.{escalation_id}"
+
+
+def incident_seen_again(escalation_id: str) -> str:
+    return f"incidents.seen.{escalation_id}"
+
+
+def routed(escalation_id: str) -> str:
+    return f"routed.{escalation_id}"
+
+
+def custody_fact(kind: str, escalation_id: str) -> str:
+    return f"custody.{kind}.{escalation_id}"
+
+
+def command_outcome(escalation_id: str) -> str:
+    """Where the escalator answers a command; intake listens here to reply to the caller."""
+    return f"custody.outcome.{escalation_id}"
+
+
+def page_requested(escalation_id: str) -> str:
+    return f"pages.requested.{escalation_id}"
+
+
+def page_outcome(outcome: str, escalation_id: str) -> str:
+    return f"pages.{outcome}.{escalation_id}"
+
+
+def command(escalation_id: str) -> str:
+    return f"commands.{escalation_id}"
+
+
+def timer_schedule(escalation_id: str, timer: str) -> str:
+    """One schedule subject per pending timer: a new schedule on a subject replaces the old."""
+    return f"timers.tmr.{escalation_id}.{timer}"
+
+
+def timer_due(escalation_id: str, timer: str) -> str:
+    return f"timers.due.{escalation_id}.{timer}"
+
+
+def timer_cancel(escalation_id: str, timer: str) -> str:
+    return f"timers.cancel.{escalation_id}.{timer}"
+
+
+def rejected(source: str) -> str:
+    return f"rejected.{_token(source)}"
+
+
+def dead_letter(stream: str, consumer: str) -> str:
+    return f"dlq.{stream}.{consumer}"
+
+
+def _token(value: str) -> str:
+    """A subject token: NATS forbids '.', '*', '>' and whitespace inside one."""
+    cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in value)
+    return cleaned[:64] or "_"
+
+
+# --- durable consumers -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConsumerSpec:
+    """A durable pull consumer with explicit acks, created or updated by provisioning."""
+
+    stream: str
+    durable: str
+    filter_subject: str
+    ack_wait_s: float = 30.0
+    max_deliver: int = 10
+    backoff_s: tuple[float, ...] = field(default=())
+
+
+ROUTER_INCIDENTS: Final = ConsumerSpec(INCIDENTS, "router", "incidents.accepted.>")
+ESCALATOR_ROUTED: Final = ConsumerSpec(ROUTED, "escalator-routed", "routed.>")
+ESCALATOR_COMMANDS: Final = ConsumerSpec(COMMANDS, "escalator-commands", "commands.>")
+ESCALATOR_TIMERS: Final = ConsumerSpec(TIMERS, "escalator-timers", "timers.due.>")
+NOTIFIER_PAGES: Final = ConsumerSpec(PAGES, "notifier", "pages.requested.>")
+LEDGER_CONSUMERS: Final[tuple[ConsumerSpec, ...]] = tuple(
+    ConsumerSpec(stream, f"ledger-{stream.lower()}", pattern)
+    for stream, pattern in (
+        (INCIDENTS, "incidents.>"),
+        (ROUTED, "routed.>"),
+        (CUSTODY, "custody.>"),
+        (PAGES, "pages.>"),
+        (COMMANDS, "commands.>"),
+        (REJECTED, "rejected.>"),
+        (DLQ, "dlq.>"),
+    )
+)
+
+CONSUMERS: Final[tuple[ConsumerSpec, ...]] = (
+    ROUTER_INCIDENTS,
+    ESCALATOR_ROUTED,
+    ESCALATOR_COMMANDS,
+    ESCALATOR_TIMERS,
+    NOTIFIER_PAGES,
+    *LEDGER_CONSUMERS,
+)
+
+SERVICE_CONSUMERS: Final[dict[str, tuple[ConsumerSpec, ...]]] = {
+    "intake": (),
+    "router": (ROUTER_INCIDENTS,),
+    "escalator": (ESCALATOR_ROUTED, ESCALATOR_COMMANDS, ESCALATOR_TIMERS),
+    "notifier": (NOTIFIER_PAGES,),
+    "ledger": LEDGER_CONSUMERS,
+}
+
+# --- KV buckets --------------------------------------------------------------------------------
+
+KV_ESCALATIONS: Final = "escalations"  # escalator state, compare-and-set on revision
+KV_PAGE_CLAIMS: Final = "page_claims"  # notifier claims a page (create) before sending it
+KV_POLICY: Final = "policy"  # versioned policy documents
+KV_CREDENTIALS: Final = "credentials"  # sha256(token) -> principal
+KV_DEDUP: Final = "dedup"  # (source, dedup_key) -> current escalation
+
+KV_BUCKETS: Final = (KV_ESCALATIONS, KV_PAGE_CLAIMS, KV_POLICY, KV_CREDENTIALS, KV_DEDUP)
+
+SERVICES: Final = ("intake", "router", "escalator", "notifier", "ledger")
