@@ -1,6 +1,7 @@
 """An embedded Postgres server with crash-safe settings, for local runs and tests."""
 
 import asyncio
+import contextlib
 import os
 import shutil
 import signal
@@ -123,11 +124,19 @@ class PostgresServer:
             # the ledger's promise rests on committed rows surviving a crash.
             *("-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on"),
         ]
-        with open_log(self.log_path, f"starting {' '.join(argv)}") as log:
-            self._proc = self._spawn(argv, user, log)
-        self._wait_ready()
+        try:
+            with open_log(self.log_path, f"starting {' '.join(argv)}") as log:
+                self._proc = self._spawn(argv, user, log)
+            self._wait_ready()
+        except BaseException:
+            # A half-started server must not linger holding the port or data dir.
+            self.kill()
+            self._remove_socket_dir()
+            raise
 
-    def _spawn(self, argv: list[str], user: OsUser | None, log: IO[bytes]) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, argv: list[str], user: OsUser | None, log: IO[bytes]
+    ) -> subprocess.Popen[bytes]:
         # PG* variables (PGDATA, PGPORT, ...) from the caller's shell must not
         # redirect our server.
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
@@ -169,7 +178,6 @@ class PostgresServer:
 
     def _wait_ready(self) -> None:
         if not _run_coroutine(self._poll_ready()):
-            self.kill()
             self._fail(f"postgres not accepting connections after {READY_TIMEOUT_S:.0f} s")
 
     async def _poll_ready(self) -> bool:
@@ -197,6 +205,9 @@ class PostgresServer:
                 self._proc.wait(timeout=STOP_TIMEOUT_S)
             except subprocess.TimeoutExpired:
                 self.kill()
+        self._remove_socket_dir()
+
+    def _remove_socket_dir(self) -> None:
         if self._socket_dir is not None:
             shutil.rmtree(self._socket_dir, ignore_errors=True)
             self._socket_dir = None
@@ -213,10 +224,8 @@ class PostgresServer:
         self._proc.send_signal(signal.SIGSTOP)
         children = _children_of(self._proc.pid)
         for child in children:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(child, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         self._proc.kill()
         self._proc.wait()
         deadline = time.monotonic() + 5.0

@@ -1,6 +1,8 @@
 """What an embedded Postgres needs from the host: binaries, an OS user, reachable dirs."""
 
+import contextlib
 import functools
+import importlib.util
 import os
 import pwd
 import re
@@ -57,13 +59,17 @@ def postgres_binaries() -> PostgresBinaries:
     installed = [d for d in Path("/usr/lib/postgresql").glob("*/bin") if _has_server_binaries(d)]
     if installed:
         return PostgresBinaries(max(installed, key=_major_version), "system")
-    try:
-        from pgserver._commands import POSTGRES_BIN_PATH
-    except ImportError as exc:
-        raise PostgresError(
-            "no Postgres found: install the postgresql package, or pip install pgserver"
-        ) from exc
-    return PostgresBinaries(Path(POSTGRES_BIN_PATH), "pgserver")
+    # Located without importing pgserver, whose import touches platformdirs and
+    # warns when XDG_RUNTIME_DIR is unset. This is the path its _commands.py uses
+    # for POSTGRES_BIN_PATH.
+    spec = importlib.util.find_spec("pgserver")
+    if spec is not None and spec.origin is not None:
+        bundled = Path(spec.origin).parent / "pginstall" / "bin"
+        if _has_server_binaries(bundled):
+            return PostgresBinaries(bundled, "pgserver")
+    raise PostgresError(
+        "no Postgres found: install the postgresql package, or pip install pgserver"
+    )
 
 
 @dataclass(frozen=True)
@@ -82,16 +88,18 @@ def postgres_os_user() -> OsUser | None:
     try:
         entry = pwd.getpwnam(PG_OS_USER)
     except KeyError:
-        try:
+        # Without useradd (OSError), we fall through to the fallback user.
+        with contextlib.suppress(OSError):
             subprocess.run(
-                ["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin"]
-                + [PG_OS_USER],
+                [
+                    *("useradd", "--system", "--no-create-home"),
+                    "--shell=/usr/sbin/nologin",
+                    PG_OS_USER,
+                ],
                 capture_output=True,
                 check=False,
                 timeout=30,
             )
-        except OSError:
-            pass  # no useradd on this host: fall through to the fallback user
         try:
             # Looked up again rather than trusting useradd's exit code, because a
             # concurrent test run may have created the user first.

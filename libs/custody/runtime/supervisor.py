@@ -84,7 +84,7 @@ class Supervisor:
             except OSError:
                 self._stopping = True
                 spawned = [c.proc for c in self._children.values() if c.proc is not None]
-                self._terminate(spawned)
+                self._terminate(spawned, STOP_TIMEOUT_S)
                 raise
             self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
             self._thread.start()
@@ -109,25 +109,25 @@ class Supervisor:
             if proc is not None:
                 proc.send_signal(sig)
 
-    def stop(self) -> None:
-        """SIGTERM every child, SIGKILL those still alive after 10 s; nothing restarts after."""
+    def stop(self, timeout: float = STOP_TIMEOUT_S) -> None:
+        """SIGTERM every child, then SIGKILL any alive after `timeout`; no restarts from now on."""
         with self._lock:
             self._stopping = True
             procs = [c.proc for c in self._children.values() if c.proc is not None]
         self._wake.set()
         if self._thread is not None:
             self._thread.join()
-        self._terminate(procs)
+        self._terminate(procs, timeout)
 
     @staticmethod
-    def _terminate(procs: list[subprocess.Popen[bytes]]) -> None:
+    def _terminate(procs: list[subprocess.Popen[bytes]], timeout: float) -> None:
         for proc in procs:
             if proc.poll() is None:
                 proc.terminate()
                 # A child paused with SIGSTOP (chaos tests do that) would never act
                 # on SIGTERM; SIGCONT lets the pending SIGTERM through.
                 proc.send_signal(signal.SIGCONT)
-        deadline = time.monotonic() + STOP_TIMEOUT_S
+        deadline = time.monotonic() + timeout
         for proc in procs:
             try:
                 proc.wait(timeout=max(0.0, deadline - time.monotonic()))

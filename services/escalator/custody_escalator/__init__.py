@@ -1,0 +1,1 @@
+"""Escalator: owns the custody state machine, its timers and command authorization."""

@@ -1,0 +1,1 @@
+"""Router: applies the policy to an accepted incident and writes down why."""

@@ -1,0 +1,1 @@
+"""Pure custody rules: `(state, event, now) -> (new state, decisions)`. No I/O."""

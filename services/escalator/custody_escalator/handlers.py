@@ -1,0 +1,185 @@
+"""The escalator's NATS edge: load state, decide, compare-and-set, flush the outbox, ack."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import structlog
+from faststream.nats import NatsBroker
+from faststream.nats.message import NatsMessage
+
+from custody import clock, subjects
+from custody.bus.consuming import PermanentError, decode, handle, subscriber_kwargs
+from custody.bus.publishing import BusUnavailable
+from custody.contracts import CommandIssued, CommandOutcome, RoutingDecided, TimerDue
+from custody.bus.publishing import publish
+from custody.policy.store import PolicyCache
+
+from custody_escalator.adapters.store import Conflict, EscalationStore, Stored
+from custody_escalator.domain import machine
+from custody_escalator.domain.state import Escalation
+from custody_escalator.effects import materialize
+
+log = structlog.get_logger(__name__)
+
+Transition = Callable[[Escalation | None], machine.Step | None]
+CAS_ATTEMPTS = 20
+COMMAND_GRACE_S = 30.0  # a command may overtake its escalation's routing by this much
+
+
+class EscalatorHandlers:
+    def __init__(self, broker: NatsBroker) -> None:
+        self.broker = broker
+        self.store: EscalationStore | None = None
+        self.policies: PolicyCache | None = None
+
+    async def start(self) -> None:
+        self.store = EscalationStore(
+            await self.broker.key_value(subjects.KV_ESCALATIONS, declare=False)
+        )
+        self.policies = PolicyCache(await self.broker.key_value(subjects.KV_POLICY, declare=False))
+
+    def register(self) -> None:
+        for spec, work in (
+            (subjects.ESCALATOR_ROUTED, self.on_routed),
+            (subjects.ESCALATOR_COMMANDS, self.on_command),
+            (subjects.ESCALATOR_TIMERS, self.on_timer),
+        ):
+            self._subscribe(spec, work)
+
+    def _subscribe(
+        self, spec: subjects.ConsumerSpec, work: Callable[[NatsMessage], object]
+    ) -> None:
+        @self.broker.subscriber(**subscriber_kwargs(spec, batch_size=8))  # type: ignore[call-overload, misc]
+        async def consume(msg: NatsMessage) -> None:
+            await handle(self.broker, msg, spec, lambda: work(msg))  # type: ignore[arg-type, return-value]
+
+    async def on_routed(self, msg: NatsMessage) -> None:
+        """Safe under redelivery: an existing escalation is never reopened (KV create)."""
+        routed = decode(msg)
+        if not isinstance(routed, RoutingDecided):
+            raise PermanentError(f"expected RoutingDecided, got {type(routed).__name__}")
+        assert self.policies is not None
+        stored = await self.policies.current(clock.monotonic())
+        admins = stored.policy.admins
+
+        def transition(esc: Escalation | None) -> machine.Step | None:
+            if esc is not None:
+                return None
+            return machine.open_escalation(routed, admins, clock.now())
+
+        await self.apply(routed.escalation_id, routed.event_id, transition)
+
+    async def on_timer(self, msg: NatsMessage) -> None:
+        """Safe under redelivery: the epoch fences it, and its id is remembered once applied."""
+        due = decode(msg)
+        if not isinstance(due, TimerDue):
+            raise PermanentError(f"expected TimerDue, got {type(due).__name__}")
+
+        def transition(esc: Escalation | None) -> machine.Step | None:
+            if esc is None:
+                return None
+            return machine.on_timer(esc, due.timer, due.epoch, clock.now())
+
+        await self.apply(due.escalation_id, due.event_id, transition)
+
+    async def on_command(self, msg: NatsMessage) -> None:
+        """Safe under redelivery: the command id is remembered once applied; the answer and
+        facts it produced are re-flushed with the same ids, which JetStream deduplicates."""
+        cmd = decode(msg)
+        if not isinstance(cmd, CommandIssued):
+            raise PermanentError(f"expected CommandIssued, got {type(cmd).__name__}")
+        assert self.store is not None
+        current = await self.store.load(cmd.escalation_id)
+        if current.escalation is None:
+            age = (clock.now() - cmd.occurred_at).total_seconds()
+            if age < COMMAND_GRACE_S:
+                raise LookupError(f"{cmd.escalation_id} not open yet")  # transient: nak, retry
+            await self._answer_unknown(cmd)
+            return
+
+        def transition(esc: Escalation | None) -> machine.Step | None:
+            assert esc is not None
+            return machine.on_command(esc, cmd, clock.now())
+
+        await self.apply(cmd.escalation_id, cmd.event_id, transition)
+
+    async def apply(self, escalation_id: str, input_id: str, transition: Transition) -> None:
+        """Decide and compare-and-set; on a conflict, reload and decide again."""
+        assert self.store is not None
+        with structlog.contextvars.bound_contextvars(escalation_id=escalation_id):
+            for _ in range(CAS_ATTEMPTS):
+                current = await self.store.load(escalation_id)
+                if input_id in current.applied:
+                    break
+                step = transition(current.escalation)
+                if step is None:
+                    break
+                after, decisions = step
+                if not decisions and after == current.escalation:
+                    break
+                items = materialize(current.escalation, after, decisions, clock.now())
+                updated = Stored(
+                    after,
+                    current.revision,
+                    [*current.outbox, *items],
+                    [*current.applied, input_id],
+                )
+                try:
+                    await self.store.save(updated, after)
+                except Conflict:
+                    log.info("escalation.cas_conflict")
+                    continue
+                log.info("escalation.transition", state=after.state, custodian=after.custodian,
+                         epoch=after.epoch, version=after.version)
+                break
+            else:
+                raise BusUnavailable(f"{escalation_id}: compare-and-set kept conflicting")
+            await self.flush(escalation_id)
+
+    async def flush(self, escalation_id: str) -> None:
+        """Publish every outbox item (deterministic ids make repeats harmless), then remove
+        the published ones by compare-and-set."""
+        assert self.store is not None
+        current = await self.store.load(escalation_id)
+        if not current.outbox or current.escalation is None:
+            return
+        for item in current.outbox:
+            ack = await self.broker.publish(
+                item.payload.encode(),
+                item.subject,
+                headers=item.headers,
+                stream=subjects.stream_for(item.subject),
+                timeout=5.0,
+            )
+            if ack is None:
+                raise BusUnavailable(item.subject)
+        published = {item.event_id for item in current.outbox}
+        for _ in range(CAS_ATTEMPTS):
+            remaining = [item for item in current.outbox if item.event_id not in published]
+            try:
+                await self.store.save(
+                    Stored(current.escalation, current.revision, remaining, current.applied),
+                    current.escalation,
+                )
+                return
+            except Conflict:
+                current = await self.store.load(escalation_id)
+                if current.escalation is None:
+                    return
+
+    async def _answer_unknown(self, cmd: CommandIssued) -> None:
+        outcome = CommandOutcome(
+            event_id=f"outcome:{cmd.command_id}",
+            escalation_id=cmd.escalation_id,
+            occurred_at=clock.now(),
+            command_id=cmd.command_id,
+            action=cmd.action,
+            actor=cmd.actor,
+            accepted=False,
+            error_code="not_found",
+            message=f"no escalation {cmd.escalation_id}",
+            state="open",
+            custodian=None,
+        )
+        await publish(self.broker, subjects.command_outcome(cmd.escalation_id), outcome)
