@@ -23,12 +23,15 @@ async def serve(
     broker: NatsBroker,
     *,
     http_app: Any | None = None,
+    http_factory: Callable[[], Any] | None = None,
     host: str = "127.0.0.1",
     port: int = 0,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
 ) -> None:
-    """Connect, start subscribers, serve HTTP if given, and block until told to stop."""
+    """Connect, start subscribers, serve HTTP if given, and block until told to stop.
+
+    `http_factory` builds the ASGI app after `on_start`, for apps that need live handles."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -38,6 +41,8 @@ async def serve(
     if on_start is not None:
         await on_start()
     await broker.start()
+    if http_factory is not None:
+        http_app = http_factory()
     server: uvicorn.Server | None = None
     server_task: asyncio.Task[None] | None = None
     if http_app is not None:

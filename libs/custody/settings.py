@@ -13,7 +13,7 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="CUSTODY_", extra="ignore")
 
-    # NATS_URL and DATABASE_URL are the conventional names (CONTRACT.md); the prefixed ones work too.
+    # NATS_URL and DATABASE_URL are the conventional names (CONTRACT.md); prefixed ones work too.
     nats_url: str = Field(
         default="nats://127.0.0.1:4222",
         validation_alias=AliasChoices("CUSTODY_NATS_URL", "NATS_URL", "nats_url"),
@@ -25,7 +25,6 @@ class CommonSettings(BaseSettings):
     trace_file: Path | None = None  # JSON-lines span export in dev and tests
     health_port: int = 0  # 0: no health server
     publish_timeout_s: float = 5.0
-
 
 
 class IntakeSettings(CommonSettings):
@@ -58,4 +57,3 @@ class LedgerSettings(CommonSettings):
     ledger_host: str = "127.0.0.1"
     ledger_port: int = 8611
     batch_size: int = 256
-

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from faststream.nats import NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.security import SASLPlaintext
 
 from custody.settings import CommonSettings
 from custody.telemetry import tracer_provider
@@ -16,11 +17,14 @@ def make_broker(settings: CommonSettings, service: str) -> NatsBroker:
         settings.nats_url,
         name=f"custody-{service}",
         max_reconnect_attempts=-1,
-        reconnect_time_wait=0.5,
+        reconnect_time_wait=1,
         ping_interval=10,
         connect_timeout=5,
-        user=settings.nats_user,
-        password=settings.nats_password,
+        security=(
+            SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "")
+            if settings.nats_user
+            else None
+        ),
         # Restricted users need their own inbox prefix; it must end with a dot.
         inbox_prefix=f"_INBOX_{service}.".encode(),
         middlewares=(NatsTelemetryMiddleware(tracer_provider=tracer_provider()),),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import structlog
 from faststream import AckPolicy
 from faststream.nats import JStream, PullSub
+from faststream.nats.annotations import NatsMessage as MessageParam
 
 from custody import clock, subjects
 from custody.bus.publishing import TYPE_HEADER, publish
@@ -36,6 +37,28 @@ def subscriber_kwargs(spec: subjects.ConsumerSpec, batch_size: int = 1) -> dict[
         "pull_sub": PullSub(batch_size=batch_size, timeout=1.0),
         "ack_policy": AckPolicy.MANUAL,
     }
+
+
+def subscribe(
+    broker: NatsBroker,
+    spec: subjects.ConsumerSpec,
+    work: Callable[[NatsMessage], Awaitable[None]],
+    batch_size: int = 1,
+) -> None:
+    """Register `work` on the durable `spec`, settled by `handle` (ack, nak or dead-letter)."""
+
+    # FastStream resolves this annotation at run time: MessageParam is the Context-injected
+    # message (a plain class annotation would be taken for the body).
+    async def consume(msg: MessageParam) -> None:
+        await handle(broker, msg, spec, lambda: work(msg))
+
+    broker.subscriber(
+        spec.filter_subject,
+        stream=JStream(spec.stream, declare=False),
+        durable=spec.durable,
+        pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
+        ack_policy=AckPolicy.MANUAL,
+    )(consume)
 
 
 def decode(msg: NatsMessage) -> Message:

@@ -42,7 +42,7 @@ async def publish(
     message: Message,
     *,
     headers: dict[str, str] | None = None,
-    timeout: float = 5.0,
+    ack_timeout_s: float = 5.0,
     attempts: int = 3,
 ) -> PubAck:
     """Publish and await the PubAck. A retry after a timeout reuses the same Nats-Msg-Id,
@@ -54,7 +54,7 @@ async def publish(
     for attempt in range(1, attempts + 1):
         try:
             ack = await broker.publish(
-                payload, subject, headers=all_headers, stream=stream, timeout=timeout
+                payload, subject, headers=all_headers, stream=stream, timeout=ack_timeout_s
             )
         except (NatsTimeoutError, NoRespondersError, TimeoutError, ConnectionError) as exc:
             last = exc

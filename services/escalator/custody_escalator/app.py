@@ -5,7 +5,6 @@ from __future__ import annotations
 from custody import lifecycle, telemetry
 from custody.bus.connection import make_broker
 from custody.settings import EscalatorSettings
-
 from custody_escalator.handlers import EscalatorHandlers
 
 

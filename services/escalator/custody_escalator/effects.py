@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from custody import subjects
-from custody.contracts import CommandOutcome, CustodyChanged, Message, PageRequested, TimerDue
 from custody.bus.publishing import headers_for
-
+from custody.contracts import CommandOutcome, CustodyChanged, Message, PageRequested, TimerDue
 from custody_escalator.adapters.store import OutboxItem
 from custody_escalator.domain.decisions import (
     Answer,

@@ -9,12 +9,10 @@ from faststream.nats import NatsBroker
 from faststream.nats.message import NatsMessage
 
 from custody import clock, subjects
-from custody.bus.consuming import PermanentError, decode, handle, subscriber_kwargs
-from custody.bus.publishing import BusUnavailable
+from custody.bus.consuming import PermanentError, decode, subscribe
+from custody.bus.publishing import BusUnavailable, publish
 from custody.contracts import CommandIssued, CommandOutcome, RoutingDecided, TimerDue
-from custody.bus.publishing import publish
 from custody.policy.store import PolicyCache
-
 from custody_escalator.adapters.store import Conflict, EscalationStore, Stored
 from custody_escalator.domain import machine
 from custody_escalator.domain.state import Escalation
@@ -40,19 +38,9 @@ class EscalatorHandlers:
         self.policies = PolicyCache(await self.broker.key_value(subjects.KV_POLICY, declare=False))
 
     def register(self) -> None:
-        for spec, work in (
-            (subjects.ESCALATOR_ROUTED, self.on_routed),
-            (subjects.ESCALATOR_COMMANDS, self.on_command),
-            (subjects.ESCALATOR_TIMERS, self.on_timer),
-        ):
-            self._subscribe(spec, work)
-
-    def _subscribe(
-        self, spec: subjects.ConsumerSpec, work: Callable[[NatsMessage], object]
-    ) -> None:
-        @self.broker.subscriber(**subscriber_kwargs(spec, batch_size=8))  # type: ignore[call-overload, misc]
-        async def consume(msg: NatsMessage) -> None:
-            await handle(self.broker, msg, spec, lambda: work(msg))  # type: ignore[arg-type, return-value]
+        subscribe(self.broker, subjects.ESCALATOR_ROUTED, self.on_routed, batch_size=8)
+        subscribe(self.broker, subjects.ESCALATOR_COMMANDS, self.on_command, batch_size=8)
+        subscribe(self.broker, subjects.ESCALATOR_TIMERS, self.on_timer, batch_size=8)
 
     async def on_routed(self, msg: NatsMessage) -> None:
         """Safe under redelivery: an existing escalation is never reopened (KV create)."""
@@ -130,8 +118,13 @@ class EscalatorHandlers:
                 except Conflict:
                     log.info("escalation.cas_conflict")
                     continue
-                log.info("escalation.transition", state=after.state, custodian=after.custodian,
-                         epoch=after.epoch, version=after.version)
+                log.info(
+                    "escalation.transition",
+                    state=after.state,
+                    custodian=after.custodian,
+                    epoch=after.epoch,
+                    version=after.version,
+                )
                 break
             else:
                 raise BusUnavailable(f"{escalation_id}: compare-and-set kept conflicting")

@@ -1,0 +1,1 @@
+"""Intake: the only door in. Validates, authenticates, deduplicates, publishes or rejects."""

@@ -7,11 +7,10 @@ from faststream.nats import NatsBroker
 from faststream.nats.message import NatsMessage
 
 from custody import clock, subjects
-from custody.bus.consuming import PermanentError, decode, handle, subscriber_kwargs
+from custody.bus.consuming import PermanentError, decode, subscribe
 from custody.bus.publishing import publish
 from custody.contracts import IncidentAccepted, RoutingDecided
 from custody.policy.store import PolicyCache
-
 from custody_router.domain.routing import RouteInput, route
 
 log = structlog.get_logger(__name__)
@@ -27,9 +26,7 @@ class RouterHandlers:
         self.policies = PolicyCache(kv)
 
     def register(self) -> None:
-        @self.broker.subscriber(**subscriber_kwargs(subjects.ROUTER_INCIDENTS, batch_size=8))  # type: ignore[call-overload, misc]
-        async def on_incident(msg: NatsMessage) -> None:
-            await handle(self.broker, msg, subjects.ROUTER_INCIDENTS, lambda: self.route(msg))
+        subscribe(self.broker, subjects.ROUTER_INCIDENTS, self.route, batch_size=8)
 
     async def route(self, msg: NatsMessage) -> None:
         """Safe under redelivery: the decision's id is `routed:<escalation>`, so JetStream

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from custody.contracts import CommandIssued, RoutingDecided
-
 from custody_escalator.domain.authorization import may_act
 from custody_escalator.domain.decisions import (
     Answer,
@@ -98,7 +97,9 @@ def on_command(esc: Escalation, cmd: CommandIssued, now: datetime) -> Step:
             people=_with(esc.people, cmd.actor),
             reason="",
         )
-        return accept(acked, [Record("acknowledged", cmd.actor, note=cmd.note), CancelTimer(LEVEL_TIMER)])
+        return accept(
+            acked, [Record("acknowledged", cmd.actor, note=cmd.note), CancelTimer(LEVEL_TIMER)]
+        )
 
     if cmd.action == "resolve":
         resolved = _recorded(esc, "resolved", state="resolved", epoch=esc.epoch + 1)
@@ -111,13 +112,22 @@ def on_command(esc: Escalation, cmd: CommandIssued, now: datetime) -> Step:
         if not target:
             return refuse("invalid_target", "reassign needs --to PERSON")
         if target == esc.raised_by:
-            return refuse("raiser_cannot_hold", f"{target} raised it: custody needs a second person")
+            return refuse(
+                "raiser_cannot_hold", f"{target} raised it: custody needs a second person"
+            )
         reassigned = _recorded(esc, "reassigned")
         nxt, more = _offer(
-            reassigned, esc.level_index, esc.round, target, now, actor=cmd.actor,
+            reassigned,
+            esc.level_index,
+            esc.round,
+            target,
+            now,
+            actor=cmd.actor,
             reason=f"reassigned by {cmd.actor}",
         )
-        return accept(nxt, [Record("reassigned", cmd.actor, reason=f"to {target}", note=cmd.note), *more])
+        return accept(
+            nxt, [Record("reassigned", cmd.actor, reason=f"to {target}", note=cmd.note), *more]
+        )
 
     # decline: a handback to the next candidate, recorded as a declined offer.
     if esc.custodian != cmd.actor and cmd.actor not in esc.admins:
@@ -131,8 +141,11 @@ def _advance(esc: Escalation, now: datetime, *, actor: str, reason: str) -> Step
     index, rnd = esc.level_index + 1, esc.round
     if index >= len(esc.levels):
         if rnd >= esc.repeat:
-            return _mute(esc, f"chain exhausted after {rnd + 1} round(s); custody falls to "
-                              f"the owner of last resort {esc.last_resort}")
+            return _mute(
+                esc,
+                f"chain exhausted after {rnd + 1} round(s); custody falls to "
+                f"the owner of last resort {esc.last_resort}",
+            )
         index, rnd = 0, rnd + 1
     return _offer(esc, index, rnd, esc.levels[index].recipients[0], now, actor=actor, reason=reason)
 
@@ -163,8 +176,13 @@ def _offer(
 
 def _mute(esc: Escalation, reason: str) -> Step:
     muted = _recorded(
-        esc, "muted", state="muted", custodian=esc.last_resort, epoch=esc.epoch + 1,
-        people=_with(esc.people, esc.last_resort), reason=reason,
+        esc,
+        "muted",
+        state="muted",
+        custodian=esc.last_resort,
+        epoch=esc.epoch + 1,
+        people=_with(esc.people, esc.last_resort),
+        reason=reason,
     )
     return muted, [Record("muted", "system", reason=reason), CancelTimer(LEVEL_TIMER)]
 

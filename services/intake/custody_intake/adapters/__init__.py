@@ -1,0 +1,1 @@
+"""Intake I/O adapters."""

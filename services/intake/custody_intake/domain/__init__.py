@@ -1,0 +1,1 @@
+"""Pure intake rules: identities of escalations and commands, rejection shapes."""

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from custody.contracts import Level, RoutingExplanation
 from custody.policy.model import Policy, Route, Team
-
 from custody_router.domain.schedule import on_call
 
 
@@ -69,17 +68,16 @@ def _resolve_target(target: str, team: Team, now: datetime) -> tuple[str | None,
 
 
 def fallback_custodian(policy: Policy, team: Team, raiser: str) -> str:
-    """Second account: the owner of last resort, else the manager, else an admin, else anyone
-    but the raiser. Policy validation keeps the cast non-empty; the raiser is never chosen."""
-    for candidate in (team.last_resort, team.manager, *policy.admins, *sorted(policy.people)):
+    """Second account: the owner of last resort, else the manager, a team member, an admin,
+    anyone but the raiser, in that order. The raiser is never chosen."""
+    ordered = (team.last_resort, team.manager, *team.members, *policy.admins, *sorted(policy.people))
+    for candidate in ordered:
         if candidate != raiser:
             return candidate
     raise ValueError("the policy has nobody but the raiser to take custody")
 
 
-def route(
-    policy: Policy, version: str, event: RouteInput, now: datetime
-) -> Decision:
+def route(policy: Policy, version: str, event: RouteInput, now: datetime) -> Decision:
     """Decide team, chain levels (resolved to people now: the escalation's snapshot) and why."""
     klass = severity_class(event)
     channels = policy.severity[klass].channels if klass in policy.severity else ("sms",)
@@ -143,8 +141,13 @@ def route(
     last_resort = fallback_custodian(policy, team, event.raised_by)
     if not levels:
         levels.append(
-            Level(number=1, recipients=(last_resort,), wait_s=900.0, channels=channels,
-                  why="every level resolved to nobody but the raiser: owner of last resort")
+            Level(
+                number=1,
+                recipients=(last_resort,),
+                wait_s=900.0,
+                channels=channels,
+                why="every level resolved to nobody but the raiser: owner of last resort",
+            )
         )
     first = levels[0].recipients[0]
     explanation = RoutingExplanation(

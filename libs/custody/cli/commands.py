@@ -1,0 +1,142 @@
+"""Responder and agent commands: raise, inbox, show, trace, ack/resolve/reassign/decline/note."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from custody.cli.context import CliError, Context
+from custody.cli.output import emit, table
+from custody.client import CustodyClient, LedgerClient
+
+
+def _principal(ctx: Context, args: argparse.Namespace) -> tuple[str, str]:
+    name = getattr(args, "as_name", None)
+    return ctx.token(name), name or ""
+
+
+async def raise_incident(ctx: Context, args: argparse.Namespace) -> int:
+    token, name = _principal(ctx, args)
+    labels: dict[str, str] = {}
+    for item in args.label:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise CliError(f"--label {item!r}: expected KEY=VALUE")
+        labels[key] = value
+    proof: dict[str, Any] = {
+        "signal": args.signal,
+        "diagnosis": args.diagnosis,
+        "proposed_action": args.proposed_action,
+        "reversible": args.reversible,
+        "agent_action": args.agent_action,
+    }
+    if args.customer_impact:
+        proof["thresholds"] = ["customer_impact"]
+    client = CustodyClient(ctx.url("intake"), token)
+    result = await client.raise_incident(
+        title=args.title,
+        severity=args.severity,
+        source=name or "cli",
+        dedup_key=args.dedup_key,
+        customer_impact=args.customer_impact,
+        service=args.service,
+        labels=labels,
+        proof=proof,
+    )
+    data = {
+        "escalation_id": result.escalation_id,
+        "status": "accepted",
+        "duplicate": result.duplicate,
+    }
+    note = " (duplicate: already open)" if result.duplicate else ""
+    emit(ctx.json, data, f"accepted {result.escalation_id}{note}")
+    return 0
+
+
+async def inbox(ctx: Context, args: argparse.Namespace) -> int:
+    token, _ = _principal(ctx, args)
+    rows = await LedgerClient(ctx.url("ledger"), token).get("/v1/inbox")
+    cols = ["escalation_id", "severity", "state", "custodian", "raised_by", "title"]
+    emit(ctx.json, rows, table(rows, cols))
+    return 0
+
+
+async def show(ctx: Context, args: argparse.Namespace) -> int:
+    token, _ = _principal(ctx, args)
+    esc = await LedgerClient(ctx.url("ledger"), token).get(f"/v1/escalations/{args.escalation_id}")
+    proof = esc.get("proof", {})
+    lines = [
+        f"{esc['escalation_id']}  [{str(esc.get('severity', '')).upper()}] {esc.get('title', '')}",
+        f"state: {esc.get('state')}   custodian: {esc.get('custodian')}   "
+        f"raised by: {esc.get('raised_by')}",
+        f"diagnosis: {proof.get('diagnosis') or '-'}",
+        f"agent action: {proof.get('agent_action') or '-'}",
+        f"proposed: {proof.get('proposed_action') or '-'}",
+        f"routing: {esc.get('routing', {}).get('explanation') or '-'}",
+        "timeline:",
+        *(
+            f"  {t['at']}  {t['kind']:<14} {t.get('actor') or ''}  {t.get('detail') or ''}"
+            for t in esc.get("timeline", [])
+        ),
+    ]
+    emit(ctx.json, esc, "\n".join(lines))
+    return 0
+
+
+async def trace(ctx: Context, args: argparse.Namespace) -> int:
+    token, _ = _principal(ctx, args)
+    data = await LedgerClient(ctx.url("ledger"), token).get(
+        f"/v1/escalations/{args.escalation_id}/trace"
+    )
+    lines = [f"{data['escalation_id']}  trace {data.get('trace_id')}"]
+    lines += [
+        f"  {h['at']}  +{h['latency_ms']:>8.1f} ms  {h['service']:<10} {h['kind']}"
+        for h in data.get("hops", [])
+    ]
+    emit(ctx.json, data, "\n".join(lines))
+    return 0
+
+
+async def act(ctx: Context, args: argparse.Namespace) -> int:
+    token, _ = _principal(ctx, args)
+    body: dict[str, Any] = {}
+    if getattr(args, "note", ""):
+        body["note"] = args.note
+    if getattr(args, "reason", None):
+        body["reason"] = args.reason
+    if getattr(args, "to", None):
+        body["to"] = args.to
+    client = CustodyClient(ctx.url("intake"), token)
+    result = await client.command(args.escalation_id, args.action, **body)
+    if result.get("status") == "queued":
+        emit(ctx.json, result, f"{args.action} queued for {args.escalation_id} (no answer yet)")
+        return 0
+    human = f"{args.escalation_id}: {result.get('state')} (custodian {result.get('custodian')})"
+    emit(ctx.json, result, human)
+    return 0
+
+
+async def policy(ctx: Context, args: argparse.Namespace) -> int:
+    from custody.cli.system import apply_policy_file, validate_policy_file
+
+    if args.verb == "validate":
+        return validate_policy_file(ctx, args.file)
+    return await apply_policy_file(ctx, args.file)
+
+
+async def ledger(ctx: Context, args: argparse.Namespace) -> int:
+    import importlib
+    import os
+
+    database_url = os.environ.get("DATABASE_URL") or ctx.state().get("database_url")
+    if not database_url:
+        raise CliError("ledger verify needs DATABASE_URL or a running `custody up`")
+    module: Any = importlib.import_module("custody_ledger.verify")
+    report: dict[str, Any] = await module.verify(database_url)
+    human = (
+        f"ledger ok: {report['entries']} entries"
+        if report["ok"]
+        else f"ledger NOT ok at seq {report['first_bad_seq']}: {report['reason']}"
+    )
+    emit(ctx.json, report, human)
+    return 0 if report["ok"] else 1

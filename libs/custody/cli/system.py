@@ -1,0 +1,132 @@
+"""Running the system: up, status, provision, run, and policy files."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import threading
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+
+from custody import clock, subjects
+from custody.cli.context import CliError, Context
+from custody.cli.output import emit
+from custody.policy import PolicyError, load_policy
+from custody.policy.store import apply_policy
+from custody.provisioning import EXAMPLE_POLICY, provision_all
+
+
+def up(ctx: Context, args: argparse.Namespace) -> int:
+    from custody.runtime.stack import Stack
+
+    replicas: dict[str, int] = {}
+    for part in filter(None, args.replicas.split(",")):
+        name, _, count = part.partition("=")
+        if name not in subjects.SERVICES or not count.isdigit() or int(count) < 1:
+            raise CliError(f"--replicas {part!r}: expected SERVICE=N with N >= 1")
+        replicas[name] = int(count)
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    policy = load_policy(args.policy or EXAMPLE_POLICY)
+    # `custody show`/`trace` without --as act as the dev admin (dev mode only).
+    dev = {"dev_admin": policy.admins[0] if policy.admins else None}
+    stack = Stack(ctx.data_dir, args.policy, replicas=replicas, extra_state=dev)
+    try:
+        state = stack.start()
+        print(f"custody ready: inbox {state['inbox_url']}  (state in {stack.state_path})")
+        print(
+            "  try: custody raise --as monitor-1 --severity red --service checkout "
+            '--title "checkout 5xx" && custody inbox --as bob'
+        )
+        print(f"  pages land in {stack.sink_path}; Ctrl-C stops everything", flush=True)
+        stop.wait()
+    finally:
+        print("custody: stopping", flush=True)
+        stack.stop()
+    return 0
+
+
+async def status(ctx: Context, args: argparse.Namespace) -> int:
+    state = ctx.state()
+    if not state:
+        raise CliError(f"nothing running: no state in {ctx.data_dir}")
+    async with httpx.AsyncClient(timeout=2.0) as http:
+        for name, info in state.get("services", {}).items():
+            info["alive"] = _alive(int(info.get("pid", 0)))
+            base = {"intake": state.get("intake_url"), "ledger": state.get("ledger_url")}.get(name)
+            if base:
+                try:
+                    info["ready"] = (await http.get(f"{base}/readyz")).status_code == 200
+                except httpx.HTTPError:
+                    info["ready"] = False
+    lines = [
+        f"{n:<12} pid {i['pid']:<8} {'up' if i['alive'] else 'DOWN'}"
+        for n, i in state.get("services", {}).items()
+    ]
+    emit(ctx.json, state, "\n".join(lines))
+    return 0 if all(i["alive"] for i in state.get("services", {}).values()) else 1
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return False
+    return pid > 0
+
+
+async def provision(ctx: Context, args: argparse.Namespace) -> int:
+    nats_url = os.environ.get("NATS_URL") or ctx.state().get("nats_url")
+    if not nats_url:
+        raise CliError("provision needs NATS_URL (and DATABASE_URL for the ledger schema)")
+    database_url = os.environ.get("DATABASE_URL") or ctx.state().get("database_url")
+    report = await provision_all(
+        nats_url, database_url, args.policy or EXAMPLE_POLICY, args.credentials
+    )
+    emit(ctx.json, report, f"provisioned: policy {report['policy_version']}")
+    return 0
+
+
+def run(ctx: Context, args: argparse.Namespace) -> int:
+    from custody.cli.main import run_service
+
+    run_service(args.service)
+    return 0
+
+
+def validate_policy_file(ctx: Context, path: Path) -> int:
+    try:
+        policy = load_policy(path)
+    except (PolicyError, OSError) as exc:
+        raise CliError(str(exc)) from exc
+    from custody.policy import policy_version
+
+    emit(ctx.json, {"ok": True, "version": policy_version(policy)}, f"{path}: ok")
+    return 0
+
+
+async def apply_policy_file(ctx: Context, path: Path) -> int:
+    try:
+        policy = load_policy(path)
+    except (PolicyError, OSError) as exc:
+        raise CliError(str(exc)) from exc
+    nats_url = os.environ.get("NATS_URL") or ctx.state().get("nats_url")
+    if not nats_url:
+        raise CliError("policy apply needs NATS_URL or a running `custody up`")
+    nc = await nats.connect(nats_url, connect_timeout=5)
+    try:
+        kv = await nc.jetstream().key_value(subjects.KV_POLICY)
+        stored = await apply_policy(kv, policy, os.environ.get("USER", "cli"), clock.now())
+    finally:
+        await nc.close()
+    data: dict[str, Any] = {"version": stored.version, "applied_at": stored.applied_at}
+    emit(ctx.json, data, f"applied policy {stored.version}")
+    return 0
+
+
+__all__ = ["apply_policy_file", "provision", "run", "status", "up", "validate_policy_file"]

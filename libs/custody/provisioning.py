@@ -1,0 +1,75 @@
+"""`custody provision`: JetStream, the ledger schema, credentials and the policy, idempotently."""
+
+from __future__ import annotations
+
+import importlib
+import json
+from pathlib import Path
+from typing import Any
+
+import nats
+
+from custody import clock, subjects
+from custody.auth.credentials import PrincipalKind, generate_token, store_principals
+from custody.bus.provisioning import provision_jetstream
+from custody.policy import Policy, load_policy, policy_version
+from custody.policy.store import apply_policy, load_current
+
+EXAMPLE_POLICY = Path(__file__).parent / "policy" / "example.yaml"
+
+
+async def migrate_ledger(database_url: str) -> None:
+    """The schema belongs to the ledger (the only Postgres writer). It is found by module path
+    at run time, as `custody run` finds every service, so libs never imports a service."""
+    module: Any = importlib.import_module("custody_ledger.migrate")
+    await module.migrate(database_url)
+
+
+def ensure_credentials(path: Path, policy: Policy) -> dict[str, str]:
+    """Dev tokens: one per person and agent, kept stable across restarts in credentials.json."""
+    existing: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    names = [*policy.people, *policy.agents]
+    tokens = {name: existing.get(name) or generate_token(name) for name in names}
+    if tokens != existing:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(tokens, indent=2) + "\n")
+        tmp.chmod(0o600)
+        tmp.replace(path)
+    return tokens
+
+
+async def provision_all(
+    nats_url: str,
+    database_url: str | None,
+    policy_path: Path,
+    credentials_path: Path | None,
+    author: str = "custody provision",
+) -> dict[str, object]:
+    policy = load_policy(policy_path)
+    nc = await nats.connect(nats_url, name="custody-provision", connect_timeout=5)
+    try:
+        js = nc.jetstream()
+        report = await provision_jetstream(js)
+        if credentials_path is not None:
+            tokens = ensure_credentials(credentials_path, policy)
+            kinds: dict[str, PrincipalKind] = {n: "person" for n in policy.people}
+            kinds.update({n: "agent" for n in policy.agents})
+            kv = await js.key_value(subjects.KV_CREDENTIALS)
+            await store_principals(kv, {tok: (name, kinds[name]) for name, tok in tokens.items()})
+        policy_kv = await js.key_value(subjects.KV_POLICY)
+        current = await load_current(policy_kv)
+        version = policy_version(policy)
+        if current is None or current.version != version:
+            await apply_policy(policy_kv, policy, author, clock.now())
+    finally:
+        await nc.close()
+    if database_url is not None:
+        await migrate_ledger(database_url)
+    return {
+        "streams": list(report.streams),
+        "consumers": list(report.consumers),
+        "buckets": list(report.buckets),
+        "policy_version": version,
+        "database": database_url is not None,
+    }
