@@ -31,6 +31,7 @@ class IntakeSettings(CommonSettings):
     intake_host: str = "127.0.0.1"
     intake_port: int = 8610
     command_wait_s: float = 5.0
+    accept_timeout_s: float = 1.5  # PubAck wait; past it the caller gets 503 and retries
 
 
 class RouterSettings(CommonSettings):

@@ -25,8 +25,9 @@ def make_broker(settings: CommonSettings, service: str) -> NatsBroker:
             if settings.nats_user
             else None
         ),
-        # Restricted users need their own inbox prefix; it must end with a dot.
-        inbox_prefix=f"_INBOX_{service}.".encode(),
+        # Restricted users get their own inbox prefix. nats-py 2.16 appends ".<nuid>" itself,
+        # so the prefix has no trailing dot here; the permission to grant is "_INBOX_<svc>.>".
+        inbox_prefix=f"_INBOX_{service}".encode(),
         middlewares=(NatsTelemetryMiddleware(tracer_provider=tracer_provider()),),
         logger=None,
     )

@@ -17,7 +17,7 @@ async def main() -> None:
 
     async def on_start() -> None:
         credentials = await broker.key_value(subjects.KV_CREDENTIALS, declare=False)
-        holder["gateway"] = Gateway(broker, credentials, settings.publish_timeout_s)
+        holder["gateway"] = Gateway(broker, credentials, settings.accept_timeout_s)
 
     await lifecycle.serve(
         "intake",

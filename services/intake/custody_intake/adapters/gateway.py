@@ -10,7 +10,7 @@ from nats.js.kv import KeyValue
 
 from custody import clock, subjects
 from custody.auth import Principal, lookup_principal
-from custody.bus.publishing import publish
+from custody.bus.publishing import BusUnavailable, publish
 from custody.contracts import CommandIssued, CommandOutcome, Message, Rejected
 
 log = structlog.get_logger(__name__)
@@ -26,8 +26,13 @@ class Gateway:
         return await lookup_principal(self.credentials, token)
 
     async def accept(self, subject: str, message: Message) -> bool:
-        """Durable before acknowledged: returns only after the PubAck. True when duplicate."""
-        ack = await publish(self.broker, subject, message, ack_timeout_s=self.timeout_s, attempts=2)
+        """Durable before acknowledged: returns only after the PubAck. True when duplicate.
+
+        Disconnected, it fails at once (503) rather than buffer the publish: the caller retries
+        with the same id, so nothing is lost and nobody waits on a dead bus."""
+        if not self.broker.connection.is_connected:
+            raise BusUnavailable("not connected to NATS")
+        ack = await publish(self.broker, subject, message, ack_timeout_s=self.timeout_s, attempts=1)
         return bool(ack.duplicate)
 
     async def reject(
