@@ -116,14 +116,6 @@ async def act(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-async def policy(ctx: Context, args: argparse.Namespace) -> int:
-    from custody.cli.system import apply_policy_file, validate_policy_file
-
-    if args.verb == "validate":
-        return validate_policy_file(ctx, args.file)
-    return await apply_policy_file(ctx, args.file)
-
-
 async def ledger(ctx: Context, args: argparse.Namespace) -> int:
     import importlib
     import os
@@ -140,3 +132,48 @@ async def ledger(ctx: Context, args: argparse.Namespace) -> int:
     )
     emit(ctx.json, report, human)
     return 0 if report["ok"] else 1
+
+
+def register(add: Any) -> None:
+    p = add("raise", raise_incident, "raise an incident")
+    p.add_argument("--title", required=True)
+    p.add_argument("--severity", required=True, choices=("red", "yellow", "green"))
+    p.add_argument("--customer-impact", action="store_true")
+    p.add_argument("--service")
+    p.add_argument("--dedup-key")
+    p.add_argument("--label", action="append", default=[], metavar="K=V")
+    p.add_argument("--diagnosis", default="")
+    p.add_argument("--signal", default="")
+    p.add_argument("--proposed-action", default="")
+    p.add_argument("--reversible", dest="reversible", action="store_true", default=None)
+    p.add_argument("--irreversible", dest="reversible", action="store_false")
+    p.add_argument("--agent-action", default="")
+    p.add_argument("--as", dest="as_name")
+
+    p = add("inbox", inbox, "what you hold or are being offered")
+    p.add_argument("--as", dest="as_name")
+    for name, fn, help in (
+        ("show", show, "one escalation with its case and timeline"),
+        ("trace", trace, "every hop of one escalation"),
+    ):
+        p = add(name, fn, help)
+        p.add_argument("escalation_id")
+        p.add_argument("--as", dest="as_name")
+    for action in ("ack", "resolve", "note"):
+        p = add(action, act, f"{action} an escalation")
+        p.add_argument("escalation_id")
+        p.add_argument("--as", dest="as_name")
+        p.add_argument("--note", default="")
+        p.set_defaults(action=action)
+    p = add("reassign", act, "offer custody to someone else")
+    p.add_argument("escalation_id")
+    p.add_argument("--to", required=True)
+    p.add_argument("--as", dest="as_name")
+    p.add_argument("--note", default="")
+    p.set_defaults(action="reassign")
+    p = add("decline", act, "hand an offer back, with a reason")
+    p.add_argument("escalation_id")
+    p.add_argument("--reason", required=True)
+    p.add_argument("--as", dest="as_name")
+    p.set_defaults(action="decline")
+    add("ledger verify", ledger, "verify the ledger's hash chain and checkpoints")

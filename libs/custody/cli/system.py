@@ -130,3 +130,19 @@ async def apply_policy_file(ctx: Context, path: Path) -> int:
 
 
 __all__ = ["apply_policy_file", "provision", "run", "status", "up", "validate_policy_file"]
+
+
+def register(add: Any) -> None:
+    p = add("up", up, "run the whole system locally, in the foreground")
+    p.add_argument("--policy", type=Path, default=None)
+    p.add_argument("--replicas", default="", help="e.g. router=3,escalator=3")
+    add("status", status, "the running system and each service's health")
+    p = add("provision", provision, "create streams, consumers, buckets and the ledger schema")
+    p.add_argument("--policy", type=Path, default=None)
+    p.add_argument("--credentials", type=Path, default=None)
+    p = add("run", run, "run one service in the foreground")
+    p.add_argument("service", choices=subjects.SERVICES)
+    p = add("policy validate", lambda ctx, a: validate_policy_file(ctx, a.file), "check a file")
+    p.add_argument("file", type=Path)
+    p = add("policy apply", lambda ctx, a: apply_policy_file(ctx, a.file), "store a new version")
+    p.add_argument("file", type=Path)

@@ -45,6 +45,13 @@ class RoutingDecided(Message):
     repeat: int = 0
     last_resort: str
     explanation: RoutingExplanation
+    # Quiet hours or the morning batch: the escalation waits, visibly, until then.
+    deferred_until: AwareDatetime | None = None
+    defer_reason: str = ""
+    # The acceptance SLA for this severity class; on breach custody goes to the substitute.
+    acceptance_sla_s: float | None = None
+    substitute: str | None = None
+    manager: str | None = None
 
 
 CustodyChange = Literal[
@@ -103,6 +110,8 @@ class CommandIssued(Message):
     to: str | None = None
     note: str = ""
     reason: str = ""
+    # "api", "cli", "sms", "email", "chat", "link"; "source" means the raising agent's own
+    # tool (PagerDuty acknowledge/resolve, Alertmanager resolved): allowed for ack and resolve.
     via: str = "api"
 
 
