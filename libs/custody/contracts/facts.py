@@ -52,9 +52,12 @@ class RoutingDecided(Message):
     acceptance_sla_s: float | None = None
     substitute: str | None = None
     manager: str | None = None
+    # Set on a meta-incident (e.g. "escalation cap hit on X"): it can never raise another.
+    meta_of: str | None = None
 
 
 CustodyChange = Literal[
+    "opened",
     "offered",
     "acknowledged",
     "resolved",
@@ -66,6 +69,9 @@ CustodyChange = Literal[
     "muted",
     "followup",
     "refused",
+    "promoted",
+    "sla_breached",
+    "role_assigned",
 ]
 
 EscalationState = Literal["open", "offered", "accepted", "resolved", "deferred", "digest", "muted"]
@@ -96,7 +102,8 @@ class CustodyChanged(Message):
         return data
 
 
-CommandAction = Literal["ack", "resolve", "reassign", "decline", "note"]
+CommandAction = Literal["ack", "resolve", "reassign", "decline", "note", "assign_role"]
+IncidentRole = Literal["commander", "decision_log", "comms_lead"]
 
 
 @register
@@ -110,6 +117,7 @@ class CommandIssued(Message):
     to: str | None = None
     note: str = ""
     reason: str = ""
+    role: IncidentRole | None = None
     # "api", "cli", "sms", "email", "chat", "link"; "source" means the raising agent's own
     # tool (PagerDuty acknowledge/resolve, Alertmanager resolved): allowed for ack and resolve.
     via: str = "api"

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 from custody import subjects
 from custody.bus.publishing import headers_for
-from custody.contracts import CommandOutcome, CustodyChanged, Message, PageRequested, TimerDue
+from custody.contracts import (
+    CommandOutcome,
+    CustodyChanged,
+    Level,
+    Message,
+    PageRequested,
+    RoutingDecided,
+    RoutingExplanation,
+    Severity,
+    TimerDue,
+)
 from custody_escalator.adapters.store import OutboxItem
 from custody_escalator.domain.decisions import (
     Answer,
@@ -14,6 +25,7 @@ from custody_escalator.domain.decisions import (
     CancelTimer,
     Decision,
     Page,
+    RaiseMeta,
     Record,
 )
 from custody_escalator.domain.state import Escalation
@@ -78,6 +90,9 @@ def materialize(
             items.append(_arm(after, decision, now))
         elif isinstance(decision, CancelTimer):
             items.append(_cancel(after, decision))
+        elif isinstance(decision, RaiseMeta):
+            meta = meta_incident(after, decision, now)
+            items.append(_item(subjects.routed(meta.escalation_id), meta))
         elif isinstance(decision, Answer):
             outcome = CommandOutcome(
                 event_id=f"outcome:{decision.command_id}",
@@ -95,6 +110,49 @@ def materialize(
             )
             items.append(_item(subjects.command_outcome(esc_id), outcome))
     return items
+
+
+META_WAIT_S = 15 * 60.0
+
+
+def meta_incident(esc: Escalation, meta: RaiseMeta, now: datetime) -> RoutingDecided:
+    """A RED meta-incident straight to the owner of last resort. It goes through the
+    escalator's own routed consumer, so it is opened, paged and recorded like any other;
+    `meta_of` stops it from ever raising a meta-incident of its own."""
+    digest = hashlib.sha256(f"meta:{esc.escalation_id}".encode()).hexdigest()[:12]
+    meta_id = f"esc-{digest}"
+    return RoutingDecided(
+        event_id=f"routed:{meta_id}",
+        escalation_id=meta_id,
+        occurred_at=now,
+        traceparent=esc.traceparent,
+        title=meta.title,
+        severity=Severity.RED,
+        customer_impact=False,
+        raised_by="custody",
+        proof=esc.proof.model_copy(update={"agent_action": f"custody muted paging: {meta.reason}"}),
+        team=esc.team,
+        levels=(
+            Level(
+                number=1,
+                recipients=(esc.last_resort,),
+                wait_s=META_WAIT_S,
+                why="owner of last resort",
+            ),
+        ),
+        repeat=0,
+        last_resort=esc.last_resort,
+        explanation=RoutingExplanation(
+            policy_version=esc.policy_version,
+            rule="(meta-incident)",
+            team=esc.team,
+            severity_class="red",
+            inputs={"meta_of": esc.escalation_id},
+            schedule={},
+            summary=f"meta-incident for {esc.escalation_id}: {meta.reason}",
+        ),
+        meta_of=esc.escalation_id,
+    )
 
 
 def _item(subject: str, message: Message, extra: dict[str, str] | None = None) -> OutboxItem:
@@ -118,7 +176,8 @@ def schedule_time(due_at: datetime) -> str:
 
 def _arm(esc: Escalation, arm: ArmTimer, now: datetime) -> OutboxItem:
     body = TimerDue(
-        event_id=f"timer:{esc.escalation_id}:{arm.timer}:{esc.epoch}",
+        # The due time is part of the id: a re-armed timer (follow-ups) is a new input.
+        event_id=f"timer:{esc.escalation_id}:{arm.timer}:{esc.epoch}:{int(arm.due_at.timestamp())}",
         escalation_id=esc.escalation_id,
         occurred_at=now,
         traceparent=esc.traceparent,

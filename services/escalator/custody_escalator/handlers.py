@@ -16,6 +16,7 @@ from custody.policy.store import PolicyCache
 from custody_escalator.adapters.store import Conflict, EscalationStore, Stored
 from custody_escalator.domain import machine
 from custody_escalator.domain.state import Escalation
+from custody_escalator.domain.timings import timings_for
 from custody_escalator.effects import materialize
 
 log = structlog.get_logger(__name__)
@@ -48,13 +49,17 @@ class EscalatorHandlers:
         if not isinstance(routed, RoutingDecided):
             raise PermanentError(f"expected RoutingDecided, got {type(routed).__name__}")
         assert self.policies is not None
-        stored = await self.policies.current(clock.monotonic())
+        # The escalation snapshots the policy version its route was decided under.
+        stored = await self.policies.version(routed.explanation.policy_version)
         admins = stored.policy.admins
+        timings = timings_for(
+            stored.policy, routed.explanation.severity_class, routed.acceptance_sla_s
+        )
 
         def transition(esc: Escalation | None) -> machine.Step | None:
             if esc is not None:
                 return None
-            return machine.open_escalation(routed, admins, clock.now())
+            return machine.open_escalation(routed, admins, timings, clock.now())
 
         await self.apply(routed.escalation_id, routed.event_id, transition)
 

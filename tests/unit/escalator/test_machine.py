@@ -9,7 +9,7 @@ import pytest
 from custody.contracts import CommandIssued
 from custody_escalator.domain import machine
 from custody_escalator.domain.decisions import Answer, ArmTimer, CancelTimer, Page, Record
-from custody_escalator.domain.state import LEVEL_TIMER, Escalation
+from custody_escalator.domain.state import LEVEL_TIMER, Escalation, Timings
 
 from .conftest import T0, routed
 
@@ -29,7 +29,7 @@ def command(action: str, actor: str, **extra: str) -> CommandIssued:
 
 
 def opened() -> Escalation:
-    esc, _ = machine.open_escalation(routed(), ADMINS, T0)
+    esc, _ = machine.open_escalation(routed(), ADMINS, Timings(), T0)
     return esc
 
 
@@ -38,7 +38,7 @@ def pages(decisions: list[object]) -> list[Page]:
 
 
 def test_open_offers_level_one_pages_once_and_arms_its_timer() -> None:
-    esc, decisions = machine.open_escalation(routed(), ADMINS, T0)
+    esc, decisions = machine.open_escalation(routed(), ADMINS, Timings(), T0)
     assert (esc.state, esc.custodian, esc.epoch, esc.version) == ("offered", "bob", 1, 1)
     assert pages(decisions) == [Page("bob", "sms", 1, 1)]
     assert ArmTimer(LEVEL_TIMER, T0 + timedelta(seconds=60)) in decisions
@@ -46,7 +46,7 @@ def test_open_offers_level_one_pages_once_and_arms_its_timer() -> None:
 
 
 def test_green_goes_to_the_digest_and_never_pages() -> None:
-    esc, decisions = machine.open_escalation(routed(channels=("digest",)), ADMINS, T0)
+    esc, decisions = machine.open_escalation(routed(channels=("digest",)), ADMINS, Timings(), T0)
     assert esc.state == "digest"
     assert pages(decisions) == []
     assert esc.reason
@@ -79,7 +79,7 @@ def test_timer_fires_only_for_the_current_epoch(
 
 
 def test_full_climb_then_repeat_then_muted_to_last_resort() -> None:
-    esc, _ = machine.open_escalation(routed(repeat=1), ADMINS, T0)
+    esc, _ = machine.open_escalation(routed(repeat=1), ADMINS, Timings(), T0)
     now = T0
     seen = [(esc.custodian, esc.round)]
     for _ in range(6):
@@ -87,7 +87,12 @@ def test_full_climb_then_repeat_then_muted_to_last_resort() -> None:
         esc, _ = machine.on_timer(esc, LEVEL_TIMER, esc.epoch, now)
         seen.append((esc.custodian, esc.round))
     assert seen[:6] == [
-        ("bob", 0), ("carol", 0), ("dave", 0), ("bob", 1), ("carol", 1), ("dave", 1)
+        ("bob", 0),
+        ("carol", 0),
+        ("dave", 0),
+        ("bob", 1),
+        ("carol", 1),
+        ("dave", 1),
     ]
     assert esc.state == "muted"
     assert esc.custodian == "dave"
@@ -95,7 +100,7 @@ def test_full_climb_then_repeat_then_muted_to_last_resort() -> None:
 
 
 def test_fourth_page_within_24h_is_muted() -> None:
-    esc, _ = machine.open_escalation(routed(repeat=3), ADMINS, T0)
+    esc, _ = machine.open_escalation(routed(repeat=3), ADMINS, Timings(), T0)
     now = T0
     states = []
     for _ in range(3):

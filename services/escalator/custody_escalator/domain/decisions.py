@@ -52,4 +52,12 @@ class Answer:
     message: str = ""
 
 
-Decision = Record | Page | ArmTimer | CancelTimer | Answer
+@dataclass(frozen=True)
+class RaiseMeta:
+    """Open a RED meta-incident for the owner of last resort (e.g. the page cap was hit)."""
+
+    title: str
+    reason: str
+
+
+Decision = Record | Page | ArmTimer | CancelTimer | Answer | RaiseMeta

@@ -1,30 +1,33 @@
-"""The custody state machine. Every function takes `now` and returns (new state, decisions)."""
+"""The custody state machine: `(state, event, now) -> (new state, decisions)`, with no I/O."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from custody.contracts import CommandIssued, RoutingDecided
-from custody_escalator.domain.authorization import may_act
-from custody_escalator.domain.decisions import (
-    Answer,
-    ArmTimer,
-    CancelTimer,
-    Decision,
-    Page,
-    Record,
+from custody.contracts import RoutingDecided
+from custody_escalator.domain.commands import on_command
+from custody_escalator.domain.decisions import ArmTimer, Decision, Page, Record
+from custody_escalator.domain.offers import SMS, Step, advance, bump, offer, with_person
+from custody_escalator.domain.state import (
+    DEFER_TIMER,
+    FOLLOWUP_TIMER,
+    LEVEL_TIMER,
+    PROMOTE_TIMER,
+    SLA_TIMER,
+    Escalation,
+    Timings,
 )
-from custody_escalator.domain.state import LEVEL_TIMER, Escalation
 
-PAGE_CAP = 3  # pages (offers) per incident per 24 h (DESIGN.md § caps)
-CAP_WINDOW = timedelta(hours=24)
 DIGEST_CHANNEL = "digest"
+NOT_FENCED = -1  # the SLA timer spans offers; its guard is the state, not the epoch
 
-Step = tuple[Escalation, list[Decision]]
+__all__ = ["NOT_FENCED", "Step", "on_command", "on_timer", "open_escalation"]
 
 
-def open_escalation(routed: RoutingDecided, admins: tuple[str, ...], now: datetime) -> Step:
-    """A routed incident becomes an escalation offered to level 1 (or digested if GREEN)."""
+def open_escalation(
+    routed: RoutingDecided, admins: tuple[str, ...], timings: Timings, now: datetime
+) -> Step:
+    """A routed incident is offered to level 1, deferred (quiet hours) or digested (GREEN)."""
     esc = Escalation(
         escalation_id=routed.escalation_id,
         state="open",
@@ -41,156 +44,96 @@ def open_escalation(routed: RoutingDecided, admins: tuple[str, ...], now: dateti
         repeat=routed.repeat,
         last_resort=routed.last_resort,
         admins=admins,
+        timings=timings,
+        substitute=routed.substitute,
+        manager=routed.manager,
+        meta_of=routed.meta_of,
         traceparent=routed.traceparent,
     )
     if all(channel == DIGEST_CHANNEL for channel in esc.levels[0].channels):
-        digested = esc.model_copy(
-            update={"state": "digest", "version": 1, "reason": "GREEN: daily digest, no page"}
-        )
+        digested = bump(esc, state="digest", reason="GREEN: daily digest, never pages")
         return digested, [Record("deferred", "system", reason=digested.reason)]
-    return _offer(esc, 0, 0, esc.levels[0].recipients[0], now, actor="system", reason="routed")
+    if routed.deferred_until is not None and routed.deferred_until > now:
+        reason = routed.defer_reason or "deferred"
+        deferred = bump(esc, state="deferred", deferred_until=routed.deferred_until, reason=reason)
+        return deferred, [
+            Record("deferred", "system", reason=f"{reason} until {routed.deferred_until}"),
+            ArmTimer(DEFER_TIMER, routed.deferred_until),
+        ]
+    return _first_offer(esc, now)
+
+
+def _first_offer(esc: Escalation, now: datetime) -> Step:
+    after, decisions = offer(
+        esc, 0, 0, esc.levels[0].recipients[0], now, actor="system", reason="routed"
+    )
+    if esc.timings.acceptance_sla_s is not None and after.state == "offered":
+        due = now + timedelta(seconds=esc.timings.acceptance_sla_s)
+        decisions.append(ArmTimer(SLA_TIMER, due))
+    return after, decisions
 
 
 def on_timer(esc: Escalation, timer: str, epoch: int, now: datetime) -> Step:
-    """A due timer advances the chain, unless it is stale (another epoch, or no longer offered)."""
-    if timer != LEVEL_TIMER or epoch != esc.epoch or esc.state != "offered":
+    """A due timer acts only if it is still current; a stale one changes nothing."""
+    if timer == SLA_TIMER:
+        return _sla_breached(esc, now)
+    if timer == DEFER_TIMER:
+        return _first_offer(esc, now) if esc.state == "deferred" else (esc, [])
+    if epoch != esc.epoch:
         return esc, []
-    wait = esc.level.wait_s
-    timed_out = _recorded(esc, "timed_out")
+    if timer == LEVEL_TIMER and esc.state == "offered":
+        wait = esc.level.wait_s
+        timed_out = bump(esc)
+        why = f"{esc.custodian} did not accept within {wait:g}s"
+        after, more = advance(timed_out, now, actor="system", reason="acceptance wait elapsed")
+        return after, [Record("timed_out", "system", reason=why), *more]
+    if timer == PROMOTE_TIMER and esc.state == "offered" and esc.custodian:
+        level = esc.level
+        promoted = bump(esc)
+        page = Page(esc.custodian, SMS, level.number, esc.round + 1)
+        return promoted, [
+            Record("promoted", "system", reason="unacknowledged: promoted to SMS"),
+            page,
+        ]
+    if timer == FOLLOWUP_TIMER and esc.state == "accepted":
+        return _followup(esc, now)
+    return esc, []
+
+
+def _sla_breached(esc: Escalation, now: datetime) -> Step:
+    """Custody goes to the substitute and the manager is told; once per escalation."""
+    if esc.state != "offered" or esc.sla_breached:
+        return esc, []
+    sla = esc.timings.acceptance_sla_s or 0
+    breached = bump(esc, sla_breached=True)
     decisions: list[Decision] = [
-        Record("timed_out", "system", reason=f"{esc.custodian} did not accept within {wait:g}s")
+        Record("sla_breached", "system", reason=f"not accepted within the {sla:g}s acceptance SLA")
     ]
-    nxt, more = _advance(timed_out, now, actor="system", reason="acceptance wait elapsed")
-    return nxt, decisions + more
-
-
-def on_command(esc: Escalation, cmd: CommandIssued, now: datetime) -> Step:
-    """Ack, resolve, reassign, decline or note, by someone allowed to (invariant 7)."""
-
-    def refuse(code: str, message: str) -> Step:
-        return esc, [Answer(cmd.command_id, cmd.action, cmd.actor, False, code, message)]
-
-    def accept(new: Escalation, decisions: list[Decision]) -> Step:
-        return new, [*decisions, Answer(cmd.command_id, cmd.action, cmd.actor, True)]
-
-    if not may_act(esc, cmd.actor):
-        return refuse(
-            "not_custodian",
-            f"{cmd.actor} is not the custodian of {esc.escalation_id}, an earlier custodian, "
-            "or an admin",
-        )
-    if esc.state == "resolved" and cmd.action != "note":
-        return refuse("already_resolved", f"{esc.escalation_id} is already resolved")
-
-    if cmd.action == "note":
-        return accept(_recorded(esc, "note"), [Record("note", cmd.actor, note=cmd.note)])
-
-    if cmd.action == "ack":
-        if esc.state == "accepted" and esc.custodian == cmd.actor:
-            return accept(esc, [])
-        acked = _recorded(
-            esc,
-            "acknowledged",
-            state="accepted",
-            custodian=cmd.actor,
-            epoch=esc.epoch + 1,
-            people=_with(esc.people, cmd.actor),
-            reason="",
-        )
-        return accept(
-            acked, [Record("acknowledged", cmd.actor, note=cmd.note), CancelTimer(LEVEL_TIMER)]
-        )
-
-    if cmd.action == "resolve":
-        resolved = _recorded(esc, "resolved", state="resolved", epoch=esc.epoch + 1)
-        return accept(
-            resolved, [Record("resolved", cmd.actor, note=cmd.note), CancelTimer(LEVEL_TIMER)]
-        )
-
-    if cmd.action == "reassign":
-        target = cmd.to or ""
-        if not target:
-            return refuse("invalid_target", "reassign needs --to PERSON")
-        if target == esc.raised_by:
-            return refuse(
-                "raiser_cannot_hold", f"{target} raised it: custody needs a second person"
-            )
-        reassigned = _recorded(esc, "reassigned")
-        nxt, more = _offer(
-            reassigned,
+    level = esc.level
+    if esc.manager and esc.manager not in (esc.raised_by, esc.custodian):
+        breached = breached.model_copy(update={"people": with_person(breached.people, esc.manager)})
+        decisions.append(Page(esc.manager, "email", level.number, esc.round + 1))
+    sub = esc.substitute
+    if sub and sub not in (esc.raised_by, esc.custodian):
+        after, more = offer(
+            breached,
             esc.level_index,
             esc.round,
-            target,
+            sub,
             now,
-            actor=cmd.actor,
-            reason=f"reassigned by {cmd.actor}",
+            actor="system",
+            reason=f"acceptance SLA breached: substitute {sub}",
         )
-        return accept(
-            nxt, [Record("reassigned", cmd.actor, reason=f"to {target}", note=cmd.note), *more]
-        )
-
-    # decline: a handback to the next candidate, recorded as a declined offer.
-    if esc.custodian != cmd.actor and cmd.actor not in esc.admins:
-        return refuse("not_custodian", f"only the custodian may decline; it is {esc.custodian}")
-    declined = _recorded(esc, "declined")
-    nxt, more = _advance(declined, now, actor=cmd.actor, reason=f"declined: {cmd.reason}")
-    return accept(nxt, [Record("declined", cmd.actor, reason=cmd.reason), *more])
+        return after, [*decisions, *more]
+    return breached, decisions
 
 
-def _advance(esc: Escalation, now: datetime, *, actor: str, reason: str) -> Step:
-    index, rnd = esc.level_index + 1, esc.round
-    if index >= len(esc.levels):
-        if rnd >= esc.repeat:
-            return _mute(
-                esc,
-                f"chain exhausted after {rnd + 1} round(s); custody falls to "
-                f"the owner of last resort {esc.last_resort}",
-            )
-        index, rnd = 0, rnd + 1
-    return _offer(esc, index, rnd, esc.levels[index].recipients[0], now, actor=actor, reason=reason)
-
-
-def _offer(
-    esc: Escalation, index: int, rnd: int, recipient: str, now: datetime, *, actor: str, reason: str
-) -> Step:
-    if esc.offers_since(now - CAP_WINDOW) >= PAGE_CAP:
-        return _mute(esc, f"page cap reached: {PAGE_CAP} pages within 24 h")
-    level = esc.levels[index]
-    offered = _recorded(
-        esc,
-        "offered",
-        state="offered",
-        level_index=index,
-        round=rnd,
-        custodian=recipient,
-        epoch=esc.epoch + 1,
-        people=_with(esc.people, recipient),
-        offers=(*esc.offers, now),
-        reason=reason,
-    )
-    decisions: list[Decision] = [Record("offered", actor, reason=reason)]
-    decisions += [Page(recipient, channel, level.number, rnd + 1) for channel in level.channels]
-    decisions.append(ArmTimer(LEVEL_TIMER, now + timedelta(seconds=level.wait_s)))
-    return offered, decisions
-
-
-def _mute(esc: Escalation, reason: str) -> Step:
-    muted = _recorded(
-        esc,
-        "muted",
-        state="muted",
-        custodian=esc.last_resort,
-        epoch=esc.epoch + 1,
-        people=_with(esc.people, esc.last_resort),
-        reason=reason,
-    )
-    return muted, [Record("muted", "system", reason=reason), CancelTimer(LEVEL_TIMER)]
-
-
-def _recorded(esc: Escalation, _change: str, **update: object) -> Escalation:
-    """Every recorded transition bumps `version`, so the ledger's projection only moves forward."""
-    return esc.model_copy(update={**update, "version": esc.version + 1})
-
-
-def _with(people: tuple[str, ...], person: str) -> tuple[str, ...]:
-    return people if person in people else (*people, person)
+def _followup(esc: Escalation, now: datetime) -> Step:
+    """Ack is not fix: a note into the ledger and the digest, never a page; then re-armed."""
+    window = esc.timings.followup_after_s or 0
+    since = esc.acked_at.isoformat(timespec="minutes") if esc.acked_at else "?"
+    reason = f"acknowledged by {esc.custodian} at {since}, still unresolved after {window:g}s"
+    decisions: list[Decision] = [Record("followup", "system", reason=reason)]
+    if window:
+        decisions.append(ArmTimer(FOLLOWUP_TIMER, now + timedelta(seconds=window)))
+    return bump(esc), decisions

@@ -9,7 +9,24 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict
 from custody.contracts import Level, ProofPacket, Severity
 from custody.contracts.facts import EscalationState
 
-LEVEL_TIMER = "level"
+LEVEL_TIMER = "level"  # the current level's acceptance wait
+PROMOTE_TIMER = "promote"  # YELLOW without SMS: promote to SMS if still unacknowledged
+SLA_TIMER = "sla"  # the severity class's acceptance SLA, from when the escalation opened
+FOLLOWUP_TIMER = "followup"  # acknowledged but unresolved: write a follow-up note
+DEFER_TIMER = "defer"  # quiet hours / morning batch: offer when it ends
+ALL_TIMERS = (LEVEL_TIMER, PROMOTE_TIMER, SLA_TIMER, FOLLOWUP_TIMER, DEFER_TIMER)
+
+
+class Timings(BaseModel):
+    """The clock rules of this escalation, snapshotted from its policy version at open."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    page_cap: int = 3
+    cap_window_s: float = 24 * 3600.0
+    promote_after_s: float | None = None
+    followup_after_s: float | None = None
+    acceptance_sla_s: float | None = None
 
 
 class Escalation(BaseModel):
@@ -33,6 +50,15 @@ class Escalation(BaseModel):
     repeat: int
     last_resort: str
     admins: tuple[str, ...] = ()
+    timings: Timings = Timings()
+    substitute: str | None = None
+    manager: str | None = None
+    meta_of: str | None = None  # a meta-incident never raises another (no recursion)
+    deferred_until: AwareDatetime | None = None
+    acked_at: AwareDatetime | None = None
+    sla_breached: bool = False
+    cap_hit: bool = False
+    roles: dict[str, str] = {}
     level_index: int = 0  # 0-based into levels
     round: int = 0  # how many times the chain was restarted (<= repeat)
     custodian: str | None = None  # offered to, or holding
