@@ -30,16 +30,30 @@ class System:
         env = {**os.environ, "CUSTODY_DATA_DIR": str(self.stack.data_dir)}
         proc = subprocess.run(
             [sys.executable, "-m", "custody", *args, "--json"],
-            capture_output=True, text=True, env=env, timeout=60, check=False,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise AssertionError(f"custody {' '.join(args)} failed: {proc.stderr.strip()}")
         return json.loads(proc.stdout) if proc.stdout.strip() else proc
 
     def raise_incident(self, as_name: str = "monitor-1", **kw: str) -> str:
-        args = ["raise", "--as", as_name, "--severity", kw.pop("severity", "red"),
-                "--title", kw.pop("title", "checkout 5xx"), "--service", kw.pop("service", "checkout"),
-                "--dedup-key", kw.pop("dedup_key", uuid.uuid4().hex)]
+        args = [
+            "raise",
+            "--as",
+            as_name,
+            "--severity",
+            kw.pop("severity", "red"),
+            "--title",
+            kw.pop("title", "checkout 5xx"),
+            "--service",
+            kw.pop("service", "checkout"),
+            "--dedup-key",
+            kw.pop("dedup_key", uuid.uuid4().hex),
+        ]
         result = self.cli(*args)
         assert result["status"] == "accepted"
         return str(result["escalation_id"])

@@ -49,8 +49,11 @@ def test_ack_accepts_and_stops_further_pages(system: System) -> None:
 
 def test_without_ack_level_two_is_paged_exactly_once(system: System) -> None:
     esc = system.raise_incident()
-    system.wait_for("carol's page", lambda: [p for p in system.pages(esc) if p["recipient"] == "carol"],
-                    timeout=LEVEL1_WAIT_S + 5.0)
+    system.wait_for(
+        "carol's page",
+        lambda: [p for p in system.pages(esc) if p["recipient"] == "carol"],
+        timeout=LEVEL1_WAIT_S + 5.0,
+    )
     time.sleep(2.0)
     assert [p["recipient"] for p in system.pages(esc)] == ["bob", "carol"]
 
@@ -60,7 +63,8 @@ def test_second_account_raised_by_bob_goes_to_carol(system: System) -> None:
     pages = system.wait_for("first page", lambda: system.pages(esc))
     assert [p["recipient"] for p in pages] == ["carol"]
     shown = system.wait_for(
-        "routed in ledger", lambda: (s := system.cli("show", esc, "--as", "carol"))["custodian"] and s
+        "routed in ledger",
+        lambda: (s := system.cli("show", esc, "--as", "carol"))["custodian"] and s,
     )
     assert shown["custodian"] == "carol"
     assert shown["raised_by"] == "bob"
@@ -73,9 +77,14 @@ def test_escalator_killed_before_timer_fires_it_exactly_once(system: System) -> 
     assert supervisor is not None
     old = supervisor.pids()["escalator"]
     supervisor.kill("escalator", signal.SIGKILL)
-    system.wait_for("escalator restarted", lambda: supervisor.pids().get("escalator") not in (None, old))
-    system.wait_for("carol's page", lambda: [p for p in system.pages(esc) if p["recipient"] == "carol"],
-                    timeout=LEVEL1_WAIT_S + 10.0)
+    system.wait_for(
+        "escalator restarted", lambda: supervisor.pids().get("escalator") not in (None, old)
+    )
+    system.wait_for(
+        "carol's page",
+        lambda: [p for p in system.pages(esc) if p["recipient"] == "carol"],
+        timeout=LEVEL1_WAIT_S + 10.0,
+    )
     time.sleep(2.0)
     assert [p["recipient"] for p in system.pages(esc)] == ["bob", "carol"]
 

@@ -126,7 +126,7 @@ def test_only_the_right_person_acts(
     actor: str, action: str, accepted: bool, code: str | None, state: str
 ) -> None:
     esc, decisions = machine.on_command(opened(), command(action, actor), T0)
-    answer = [d for d in decisions if isinstance(d, Answer)][0]
+    answer = next(d for d in decisions if isinstance(d, Answer))
     assert (answer.accepted, answer.error_code, esc.state) == (accepted, code, state)
     if not accepted:
         assert pages(decisions) == []
@@ -143,7 +143,7 @@ def test_ack_cancels_the_timer_and_pages_nobody() -> None:
 def test_earlier_custodian_may_still_act_after_the_climb() -> None:
     esc = opened()
     esc, _ = machine.on_timer(esc, LEVEL_TIMER, esc.epoch, T0 + timedelta(seconds=61))
-    esc, decisions = machine.on_command(esc, command("ack", "bob"), T0 + timedelta(seconds=62))
+    esc, _decisions = machine.on_command(esc, command("ack", "bob"), T0 + timedelta(seconds=62))
     assert (esc.state, esc.custodian) == ("accepted", "bob")
 
 
@@ -158,7 +158,7 @@ def test_decline_hands_back_to_the_next_candidate_with_its_reason() -> None:
 
 def test_reassign_never_goes_to_the_raiser() -> None:
     esc, decisions = machine.on_command(opened(), command("reassign", "bob", to="monitor-1"), T0)
-    answer = [d for d in decisions if isinstance(d, Answer)][0]
+    answer = next(d for d in decisions if isinstance(d, Answer))
     assert (answer.accepted, answer.error_code) == (False, "raiser_cannot_hold")
     assert esc.custodian == "bob"
 
@@ -172,7 +172,7 @@ def test_reassign_offers_to_the_new_person() -> None:
 def test_resolved_refuses_further_acks() -> None:
     esc, _ = machine.on_command(opened(), command("resolve", "bob"), T0)
     esc2, decisions = machine.on_command(esc, command("ack", "bob"), T0)
-    answer = [d for d in decisions if isinstance(d, Answer)][0]
+    answer = next(d for d in decisions if isinstance(d, Answer))
     assert (answer.accepted, answer.error_code, esc2) == (False, "already_resolved", esc)
 
 

@@ -103,7 +103,8 @@ def test_sla_breach_offers_the_substitute_and_tells_the_manager() -> None:
     )
     assert (esc.state, esc.custodian, esc.sla_breached) == ("offered", "carol", True)
     pages = [d for d in decisions if isinstance(d, Page)]
-    assert Page("dave", "email", 1, 1) in pages and Page("carol", "sms", 1, 1) in pages
+    assert Page("dave", "email", 1, 1) in pages
+    assert Page("carol", "sms", 1, 1) in pages
     again = machine.on_timer(esc, SLA_TIMER, machine.NOT_FENCED, T0 + timedelta(seconds=31))
     assert again == (esc, [])  # once per escalation
 
@@ -116,7 +117,8 @@ def test_cap_mutes_and_raises_exactly_one_meta_incident() -> None:
         now += timedelta(minutes=2)
         esc, decisions = machine.on_timer(esc, LEVEL_TIMER, esc.epoch, now)
         metas += [d for d in decisions if isinstance(d, RaiseMeta)]
-    assert esc.state == "muted" and esc.cap_hit
+    assert esc.state == "muted"
+    assert esc.cap_hit
     assert len(metas) == 1
     assert metas[0].title.startswith("escalation cap hit on esc-000000000001")
 
@@ -133,7 +135,8 @@ def test_quiet_hours_defer_then_offer_at_the_end() -> None:
     until = T0 + timedelta(hours=4)
     route = routed().model_copy(update={"deferred_until": until, "defer_reason": "quiet hours"})
     esc, decisions = machine.open_escalation(route, ADMINS, Timings(), T0)
-    assert esc.state == "deferred" and esc.reason == "quiet hours"
+    assert esc.state == "deferred"
+    assert esc.reason == "quiet hours"
     assert decisions[-1] == ArmTimer(DEFER_TIMER, until)
     assert not [d for d in decisions if isinstance(d, Page)]
     esc, decisions = machine.on_timer(esc, DEFER_TIMER, esc.epoch, until)

@@ -14,7 +14,9 @@ NOW = datetime(2026, 11, 22, 3, 14, tzinfo=UTC)
 POLICY = load_policy(EXAMPLE_POLICY)
 
 
-def event(raised_by: str = "monitor-1", service: str | None = "checkout", **kw: object) -> RouteInput:
+def event(
+    raised_by: str = "monitor-1", service: str | None = "checkout", **kw: object
+) -> RouteInput:
     base: dict[str, object] = {
         "source": raised_by,
         "service": service,
