@@ -9,6 +9,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +76,25 @@ class System:
         raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
-@pytest.fixture(scope="session")
-def system() -> Iterator[System]:
+@contextmanager
+def running_system(
+    policy: Path = POLICY, replicas: dict[str, int] | None = None
+) -> Iterator[System]:
+    """A whole stack in a fresh directory, stopped (by PID) when the block ends."""
     with postgres_scratch_dir() as root:
-        stack = Stack(root / "custody", POLICY, extra_state={"dev_admin": "dave"})
+        stack = Stack(
+            root / "custody", policy, replicas=replicas, extra_state={"dev_admin": "dave"}
+        )
         started = time.monotonic()
-        stack.start()
-        print(f"\n[e2e] stack ready in {time.monotonic() - started:.1f}s")
         try:
+            stack.start()
+            print(f"\n[e2e] stack ready in {time.monotonic() - started:.1f}s")
             yield System(stack)
         finally:
             stack.stop()
+
+
+@pytest.fixture(scope="session")
+def system() -> Iterator[System]:
+    with running_system() as running:
+        yield running
