@@ -1,0 +1,1 @@
+"""Pure ledger rules: the hash chain, facts, projections, visibility and read documents."""
