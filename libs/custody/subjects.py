@@ -117,6 +117,12 @@ def rejected(source: str) -> str:
     return f"rejected.{_token(source)}"
 
 
+def intake_event(source: str) -> str:
+    """Agents' direct NATS door (core request/reply, no stream): intake answers only after the
+    PubAck. The source in the subject lets NATS permissions pin each agent to its own subject."""
+    return f"{INTAKE_EVENTS}.{_token(source)}"
+
+
 def dead_letter(stream: str, consumer: str) -> str:
     return f"dlq.{stream}.{consumer}"
 
@@ -126,6 +132,9 @@ def _token(value: str) -> str:
     cleaned = "".join(c if c.isalnum() or c in "-_" else "_" for c in value)
     return cleaned[:64] or "_"
 
+
+INTAKE_EVENTS: Final = "intake.events"  # + ".<source>"; intake listens on "intake.events.>"
+INTAKE_QUEUE: Final = "intake"  # queue group: each request is answered by one intake replica
 
 # --- durable consumers -----------------------------------------------------------------------
 
@@ -147,8 +156,9 @@ ESCALATOR_ROUTED: Final = ConsumerSpec(ROUTED, "escalator-routed", "routed.>")
 ESCALATOR_COMMANDS: Final = ConsumerSpec(COMMANDS, "escalator-commands", "commands.>")
 ESCALATOR_TIMERS: Final = ConsumerSpec(TIMERS, "escalator-timers", "timers.due.>")
 NOTIFIER_PAGES: Final = ConsumerSpec(PAGES, "notifier", "pages.requested.>")
+# The ledger never gives up on a fact: a Postgres outage just pauses it (max_deliver -1).
 LEDGER_CONSUMERS: Final[tuple[ConsumerSpec, ...]] = tuple(
-    ConsumerSpec(stream, f"ledger-{stream.lower()}", pattern)
+    ConsumerSpec(stream, f"ledger-{stream.lower()}", pattern, max_deliver=-1)
     for stream, pattern in (
         (INCIDENTS, "incidents.>"),
         (ROUTED, "routed.>"),
@@ -184,7 +194,23 @@ KV_PAGE_CLAIMS: Final = "page_claims"  # notifier claims a page (create) before 
 KV_POLICY: Final = "policy"  # versioned policy documents
 KV_CREDENTIALS: Final = "credentials"  # sha256(token) -> principal
 KV_DEDUP: Final = "dedup"  # (source, dedup_key) -> current escalation
+KV_HEARTBEATS: Final = "heartbeats"  # (agent, name) -> interval, last ping, current silence
 
-KV_BUCKETS: Final = (KV_ESCALATIONS, KV_PAGE_CLAIMS, KV_POLICY, KV_CREDENTIALS, KV_DEDUP)
+KV_BUCKETS: Final = (
+    KV_ESCALATIONS,
+    KV_PAGE_CLAIMS,
+    KV_POLICY,
+    KV_CREDENTIALS,
+    KV_DEDUP,
+    KV_HEARTBEATS,
+)
 
 SERVICES: Final = ("intake", "router", "escalator", "notifier", "ledger")
+
+
+# --- policy (appended for policy issue #4) ----------------------------------------------------
+
+
+def policy_applied(version: str) -> str:
+    """A policy version applied: in CUSTODY, so the ledger (`custody.>`) records it."""
+    return f"custody.policy.{_token(version)}"

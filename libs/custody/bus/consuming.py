@@ -87,7 +87,7 @@ async def handle(
         await dead_letter(broker, msg, spec, f"permanent: {exc}")
         await msg.reject()
     except Exception as exc:
-        if delivered >= spec.max_deliver:
+        if 0 < spec.max_deliver <= delivered:
             await dead_letter(broker, msg, spec, f"max_deliver reached: {exc!r}")
             await msg.reject()
             return

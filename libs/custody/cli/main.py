@@ -18,7 +18,13 @@ Command = Callable[..., Any]
 AddCommand = Callable[[str, Command, str], argparse.ArgumentParser]
 
 # Each module registers its own commands; add a module here to add a command group.
-COMMAND_MODULES = ("custody.cli.system", "custody.cli.commands")
+COMMAND_MODULES = (
+    "custody.cli.system",
+    "custody.cli.commands",
+    "custody.cli.intake_commands",
+    "custody.cli.bench_commands",
+    "custody.cli.policy_commands",
+)
 
 
 def _parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""`custody bench`: the full pipeline against a raw JetStream baseline on the same server."""
