@@ -12,6 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 import nats
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
@@ -109,7 +110,7 @@ async def _hop(js: JetStreamContext, stream: str, prefix: str, hop: int) -> None
         except (TimeoutError, nats.errors.TimeoutError):
             continue
 
-        async def forward(msg: nats.aio.msg.Msg) -> None:
+        async def forward(msg: Msg) -> None:
             await js.publish(
                 f"{prefix}.h{hop + 1}",
                 msg.data,

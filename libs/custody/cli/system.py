@@ -1,4 +1,4 @@
-"""Running the system: up, status, provision, run, and policy files."""
+"""Running the system: up, status, provision, run. (Policy commands: policy_commands.py.)"""
 
 from __future__ import annotations
 
@@ -10,13 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import nats
 
-from custody import clock, subjects
+from custody import subjects
 from custody.cli.context import CliError, Context
 from custody.cli.output import emit
-from custody.policy import PolicyError, load_policy
-from custody.policy.store import apply_policy
+from custody.policy import load_policy
 from custody.provisioning import EXAMPLE_POLICY, provision_all
 
 
@@ -99,37 +97,7 @@ def run(ctx: Context, args: argparse.Namespace) -> int:
     return 0
 
 
-def validate_policy_file(ctx: Context, path: Path) -> int:
-    try:
-        policy = load_policy(path)
-    except (PolicyError, OSError) as exc:
-        raise CliError(str(exc)) from exc
-    from custody.policy import policy_version
-
-    emit(ctx.json, {"ok": True, "version": policy_version(policy)}, f"{path}: ok")
-    return 0
-
-
-async def apply_policy_file(ctx: Context, path: Path) -> int:
-    try:
-        policy = load_policy(path)
-    except (PolicyError, OSError) as exc:
-        raise CliError(str(exc)) from exc
-    nats_url = os.environ.get("NATS_URL") or ctx.state().get("nats_url")
-    if not nats_url:
-        raise CliError("policy apply needs NATS_URL or a running `custody up`")
-    nc = await nats.connect(nats_url, connect_timeout=5)
-    try:
-        kv = await nc.jetstream().key_value(subjects.KV_POLICY)
-        stored = await apply_policy(kv, policy, os.environ.get("USER", "cli"), clock.now())
-    finally:
-        await nc.close()
-    data: dict[str, Any] = {"version": stored.version, "applied_at": stored.applied_at}
-    emit(ctx.json, data, f"applied policy {stored.version}")
-    return 0
-
-
-__all__ = ["apply_policy_file", "provision", "run", "status", "up", "validate_policy_file"]
+__all__ = ["provision", "run", "status", "up"]
 
 
 def register(add: Any) -> None:
@@ -142,7 +110,3 @@ def register(add: Any) -> None:
     p.add_argument("--credentials", type=Path, default=None)
     p = add("run", run, "run one service in the foreground")
     p.add_argument("service", choices=subjects.SERVICES)
-    p = add("policy validate", lambda ctx, a: validate_policy_file(ctx, a.file), "check a file")
-    p.add_argument("file", type=Path)
-    p = add("policy apply", lambda ctx, a: apply_policy_file(ctx, a.file), "store a new version")
-    p.add_argument("file", type=Path)

@@ -21,6 +21,8 @@ from custody.contracts.incident import (
     Severity,
     Threshold,
 )
+from custody.contracts.intake import EventAccepted, IntakeReply, Refusal
+from custody.contracts.policy import PolicyApplied
 from custody.contracts.routing import Level, RoutingExplanation
 
 __all__ = [
@@ -29,15 +31,19 @@ __all__ = [
     "CommandOutcome",
     "CustodyChanged",
     "DeadLettered",
+    "EventAccepted",
     "Evidence",
     "IncidentAccepted",
     "IncidentEvent",
     "IncidentSeenAgain",
+    "IntakeReply",
     "Level",
     "Message",
     "PageOutcome",
     "PageRequested",
+    "PolicyApplied",
     "ProofPacket",
+    "Refusal",
     "Rejected",
     "RoutingDecided",
     "RoutingExplanation",

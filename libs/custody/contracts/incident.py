@@ -1,10 +1,19 @@
-"""The native incident event an agent raises, and the proof packet it carries."""
+"""The native incident event an agent raises, and the proof packet it carries.
+
+Limits here are the contract (they appear in the published JSON Schema); intake adds the rules a
+schema cannot say (body size, nesting depth, control characters) and rejects, never truncates.
+"""
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_LABELS = 32
+LabelKey = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+LabelValue = Annotated[str, StringConstraints(max_length=256)]
 
 
 class Severity(StrEnum):
@@ -23,6 +32,8 @@ class Threshold(StrEnum):
 
 
 class Evidence(BaseModel):
+    """One piece of what was observed: a link, a short excerpt, or both."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     label: str = Field(max_length=200)
@@ -35,13 +46,19 @@ class ProofPacket(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    signal: str = Field(default="", max_length=2000)
-    evidence: tuple[Evidence, ...] = Field(default=(), max_length=20)
-    diagnosis: str = Field(default="", max_length=2000)
-    thresholds: tuple[Threshold, ...] = ()
+    signal: str = Field(default="", max_length=2000, description="what was observed")
+    evidence: tuple[Evidence, ...] = Field(
+        default=(), max_length=20, description="links and short excerpts backing the signal"
+    )
+    diagnosis: str = Field(default="", max_length=2000, description="the agent's reasoning")
+    thresholds: tuple[Threshold, ...] = Field(
+        default=(), max_length=4, description="which escalation thresholds fired"
+    )
     proposed_action: str = Field(default="", max_length=1000)
-    reversible: bool | None = None
-    agent_action: str = Field(default="", max_length=500)
+    reversible: bool | None = Field(default=None, description="is the proposed action reversible")
+    agent_action: str = Field(
+        default="", max_length=500, description='what the agent did, e.g. "stopped: needs a human"'
+    )
     runbook_url: str | None = Field(default=None, max_length=2048)
 
 
@@ -50,12 +67,16 @@ class IncidentEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    source: str = Field(min_length=1, max_length=128)
-    dedup_key: str = Field(min_length=1, max_length=255)
+    source: str = Field(min_length=1, max_length=128, description="the raising agent's id")
+    dedup_key: str = Field(
+        min_length=1,
+        max_length=255,
+        description="the same (source, dedup_key) while open updates the escalation",
+    )
     title: str = Field(min_length=1, max_length=200)
     severity: Severity
     customer_impact: bool = False
     service: str | None = Field(default=None, max_length=128)
-    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
+    labels: dict[LabelKey, LabelValue] = Field(default_factory=dict, max_length=MAX_LABELS)
     occurred_at: AwareDatetime | None = None
     proof: ProofPacket = ProofPacket()

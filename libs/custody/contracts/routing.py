@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Level(BaseModel):
@@ -32,3 +32,15 @@ class RoutingExplanation(BaseModel):
     schedule: dict[str, str]
     skipped: tuple[str, ...] = ()
     summary: str = ""
+    # Added for policy issue #4 (all optional, so older facts still parse):
+    # offer | defer | digest, and why.
+    disposition: str = "offer"
+    reason: str = ""
+    # How the class was decided: {"class", "basis", "customer_visible"}.
+    classification: dict[str, Any] = Field(default_factory=dict)
+    # The custodian's quiet-hours state in their own zone: {"person", "zone", "local_time",
+    # "window", "quiet", "ends_at", "presence_override", "summary"}.
+    quiet_hours: dict[str, Any] = Field(default_factory=dict)
+    # Set when deferred: {"until", "until_local", "reason"}.
+    deferral: dict[str, Any] | None = None
+    notes: tuple[str, ...] = ()

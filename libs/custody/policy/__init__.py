@@ -1,6 +1,13 @@
 """The operator's policy: one YAML file, validated by pydantic, versioned in KV."""
 
-from custody.policy.loader import PolicyError, load_policy, load_policy_text, policy_version
+from custody.policy.loader import (
+    PolicyError,
+    Problem,
+    load_policy,
+    load_policy_text,
+    policy_document,
+    policy_version,
+)
 from custody.policy.model import Chain, Person, Policy, Route, Team
 
 __all__ = [
@@ -8,9 +15,11 @@ __all__ = [
     "Person",
     "Policy",
     "PolicyError",
+    "Problem",
     "Route",
     "Team",
     "load_policy",
     "load_policy_text",
+    "policy_document",
     "policy_version",
 ]

@@ -18,7 +18,7 @@ import httpx
 import nats
 from nats.js.errors import NotFoundError
 
-from custody import subjects
+from custody import permissions, subjects
 from custody.provisioning import EXAMPLE_POLICY, provision_all
 from custody.runtime.nats_server import NatsServer
 from custody.runtime.ports import free_port
@@ -28,6 +28,7 @@ from custody.runtime.supervisor import Supervisor
 
 DATABASE = "custody"
 READY_TIMEOUT_S = 60.0
+HTTP_SERVICES = ("intake", "ledger")  # each replica of these needs its own port
 
 
 class Stack:
@@ -51,6 +52,8 @@ class Stack:
         self.nats_url = os.environ.get("NATS_URL", "")
         self.database_url = os.environ.get("DATABASE_URL", "")
         self.ports: dict[str, Any] = {}
+        # Per-service NATS passwords, only when we run the server ourselves.
+        self.nats_passwords: dict[str, str] = {}
 
     # --- paths -------------------------------------------------------------------------------
 
@@ -61,6 +64,10 @@ class Stack:
     @property
     def credentials_path(self) -> Path:
         return self.data_dir / "credentials.json"
+
+    @property
+    def nats_users_path(self) -> Path:
+        return self.data_dir / "nats-users.json"
 
     @property
     def sink_path(self) -> Path:
@@ -78,6 +85,25 @@ class Stack:
     def ledger_url(self) -> str:
         return f"http://127.0.0.1:{self.ports['ledger']}"
 
+    @property
+    def admin_nats_url(self) -> str:
+        """Provisioning and readiness connect as the admin user, services as themselves."""
+        password = self.nats_passwords.get(permissions.ADMIN)
+        if not password or self.nats is None:
+            return self.nats_url
+        return f"nats://{permissions.ADMIN}:{password}@127.0.0.1:{self.nats.port}"
+
+    @staticmethod
+    def replica_label(service: str, index: int) -> str:
+        return service if index == 1 else f"{service}-{index}"
+
+    def http_urls(self, service: str) -> list[str]:
+        """Every replica's base URL; the first is `intake_url`/`ledger_url`."""
+        return [
+            f"http://127.0.0.1:{self.ports[self.replica_label(service, i)]}"
+            for i in range(1, self.replicas[service] + 1)
+        ]
+
     def credentials(self) -> dict[str, str]:
         data: dict[str, str] = json.loads(self.credentials_path.read_text())
         return data
@@ -88,8 +114,15 @@ class Stack:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._load_ports()
         if not self.nats_url:
+            # Each service connects as its own least-privilege user (permissions.py), so a
+            # missing permission fails here and in the e2e tests, not first in production.
+            self.nats_passwords = permissions.dev_passwords(self.nats_users_path)
+            (self.data_dir / "nats").mkdir(mode=0o700, exist_ok=True)  # its config has them
             self.nats = NatsServer(
-                self.data_dir / "nats", self.ports["nats"], self.ports["nats_monitor"]
+                self.data_dir / "nats",
+                self.ports["nats"],
+                self.ports["nats_monitor"],
+                extra_config=permissions.render_dev_authorization(self.nats_passwords),
             )
             self.nats.start()
             self.nats_url = self.nats.url
@@ -98,12 +131,14 @@ class Stack:
             self.postgres.start()
             self.database_url = self._ensure_database(self.postgres)
         asyncio.run(
-            provision_all(self.nats_url, self.database_url, self.policy_path, self.credentials_path)
+            provision_all(
+                self.admin_nats_url, self.database_url, self.policy_path, self.credentials_path
+            )
         )
         self.supervisor = Supervisor(on_change=self._write_state, log_dir=self.data_dir / "logs")
         for name in subjects.SERVICES:
             for index in range(1, self.replicas[name] + 1):
-                label = name if index == 1 else f"{name}-{index}"
+                label = self.replica_label(name, index)
                 argv = [sys.executable, "-m", "custody", "run", name]
                 self.supervisor.add(label, argv, self._env(name, index))
         self.supervisor.start()
@@ -135,14 +170,14 @@ class Stack:
 
     async def _not_ready(self) -> str:
         async with httpx.AsyncClient(timeout=2.0) as client:
-            for url in (self.intake_url, self.ledger_url):
+            for url in [u for name in HTTP_SERVICES for u in self.http_urls(name)]:
                 try:
                     response = await client.get(f"{url}/readyz")
                 except httpx.HTTPError as exc:
                     return f"{url} unreachable ({type(exc).__name__})"
                 if response.status_code != 200:
                     return f"{url}/readyz answered {response.status_code}"
-        nc = await nats.connect(self.nats_url, connect_timeout=2)
+        nc = await nats.connect(self.admin_nats_url, connect_timeout=2)
         try:
             js = nc.jetstream()
             for spec in subjects.CONSUMERS:
@@ -169,9 +204,15 @@ class Stack:
             "data_dir": str(self.data_dir),
             "credentials": str(self.credentials_path),
             "sink": str(self.sink_path),
-            "services": {name: {"pid": pid} for name, pid in sorted(pids.items())},
+            "services": {
+                name: self._service_state(name, pid) for name, pid in sorted(pids.items())
+            },
             **self.extra_state,
         }
+
+    def _service_state(self, label: str, pid: int) -> dict[str, Any]:
+        port = self.ports.get(label) if label.split("-")[0] in HTTP_SERVICES else None
+        return {"pid": pid} if port is None else {"pid": pid, "url": f"http://127.0.0.1:{port}"}
 
     def _write_state(self, _pids: dict[str, int]) -> None:
         tmp = self.state_path.with_suffix(".tmp")
@@ -182,8 +223,8 @@ class Stack:
         env = {
             "NATS_URL": self.nats_url,
             "CUSTODY_DATA_DIR": str(self.data_dir),
-            "CUSTODY_INTAKE_PORT": str(self.ports["intake"]),
-            "CUSTODY_LEDGER_PORT": str(self.ports["ledger"]),
+            "CUSTODY_INTAKE_PORT": str(self.ports[self.replica_label("intake", index)]),
+            "CUSTODY_LEDGER_PORT": str(self.ports[self.replica_label("ledger", index)]),
             "CUSTODY_PUBLIC_URL": self.ledger_url,
             "CUSTODY_SINK_DIR": str(self.sink_path.parent),
             "CUSTODY_TRACE_FILE": str(self.trace_path),
@@ -192,6 +233,9 @@ class Stack:
         }
         if service == "ledger":
             env["DATABASE_URL"] = self.database_url
+        if service in self.nats_passwords:
+            env["CUSTODY_NATS_USER"] = service
+            env["CUSTODY_NATS_PASSWORD"] = self.nats_passwords[service]
         env.update(self.service_env)
         return env
 
@@ -199,7 +243,12 @@ class Stack:
         """Ports are chosen once per data dir and kept, so clients and links survive restarts."""
         path = self.data_dir / "ports.json"
         saved: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
-        for name in ("nats", "nats_monitor", "postgres", "intake", "ledger"):
+        replicas = [
+            self.replica_label(name, i)
+            for name in HTTP_SERVICES
+            for i in range(2, self.replicas[name] + 1)
+        ]
+        for name in ("nats", "nats_monitor", "postgres", "intake", "ledger", *replicas):
             saved.setdefault(name, free_port())
         self.ports = saved
         path.write_text(json.dumps(saved, indent=2) + "\n")

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-import hashlib
-
 import structlog
 from faststream.nats import NatsBroker
+from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
 from custody import clock, subjects
 from custody.auth import Principal, lookup_principal
 from custody.bus.publishing import BusUnavailable, publish
 from custody.contracts import CommandIssued, CommandOutcome, Message, Rejected
+from custody_intake.domain.identity import rejection_event_id
+from custody_intake.domain.rejection import Rejection, redact
 
 log = structlog.get_logger(__name__)
+
+DIGEST_HEADER = "Custody-Idempotency"  # on IncidentAccepted: which input opened it
+ANONYMOUS = "_anonymous"  # the REJECTED subject token of input nobody could be named for
+BODY_HEAD_BYTES = 4096
 
 
 class Gateway:
@@ -22,45 +27,77 @@ class Gateway:
         self.credentials = credentials
         self.timeout_s = timeout_s
 
-    async def principal(self, token: str) -> Principal | None:
-        return await lookup_principal(self.credentials, token)
-
-    async def accept(self, subject: str, message: Message) -> bool:
-        """Durable before acknowledged: returns only after the PubAck. True when duplicate.
-
-        Disconnected, it fails at once (503) rather than buffer the publish: the caller retries
-        with the same id, so nothing is lost and nobody waits on a dead bus."""
+    def ensure_connected(self) -> None:
+        """Disconnected, fail at once (503) rather than buffer: nobody waits on a dead bus."""
         if not self.broker.connection.is_connected:
             raise BusUnavailable("not connected to NATS")
-        ack = await publish(self.broker, subject, message, ack_timeout_s=self.timeout_s, attempts=1)
+
+    async def principal(self, token: str) -> Principal | None:
+        self.ensure_connected()
+        return await lookup_principal(self.credentials, token)
+
+    async def accept(
+        self, subject: str, message: Message, headers: dict[str, str] | None = None
+    ) -> bool:
+        """Durable before acknowledged: returns only after the PubAck. True when duplicate.
+
+        One attempt: the caller retries with the same id, so nothing is lost or doubled."""
+        self.ensure_connected()
+        ack = await publish(
+            self.broker,
+            subject,
+            message,
+            headers=headers,
+            ack_timeout_s=self.timeout_s,
+            attempts=1,
+        )
         return bool(ack.duplicate)
 
+    async def opening_idempotency(self, escalation_id: str) -> str | None:
+        """The idempotency token of the input that opened `escalation_id`, if still kept."""
+        js = self.broker.connection.jetstream()
+        subject = subjects.incident_accepted(escalation_id)
+        try:
+            msg = await js.get_last_msg(subjects.INCIDENTS, subject)
+        except NotFoundError:
+            return None
+        return (msg.headers or {}).get(DIGEST_HEADER)
+
     async def reject(
-        self, *, error_code: str, field: str, message: str, source: str, body: bytes
+        self,
+        rejection: Rejection,
+        *,
+        source: str,
+        body: bytes,
+        body_sha256: str,
+        request_id: str,
     ) -> None:
-        """Every refused input is kept with its reason, never dropped."""
-        digest = hashlib.sha256(body).hexdigest()
+        """Every refused input is kept with its reason, never dropped. If it cannot be kept the
+        caller gets 503 instead of its 4xx, retries, and is refused (and kept) then."""
+        self.ensure_connected()
         fact = Rejected(
-            event_id=f"rejected:{digest[:16]}:{error_code}:{field}:{clock.now().timestamp():.6f}",
+            event_id=rejection_event_id(request_id),
             escalation_id="",
             occurred_at=clock.now(),
-            error_code=error_code,
-            field=field,
-            message=message,
+            error_code=rejection.error_code,
+            field=rejection.field,
+            message=rejection.message,
             source=source,
-            body_sha256=digest,
-            body_head=body[:4096].decode("utf-8", "replace"),
+            body_sha256=body_sha256,
+            body_head=redact(body[:BODY_HEAD_BYTES].decode("utf-8", "replace")),
         )
-        try:
-            await publish(self.broker, subjects.rejected(source or "anonymous"), fact, attempts=2)
-        except Exception as exc:  # the caller still gets its 4xx; the log keeps the trace
-            log.error("rejection.not_kept", error=repr(exc), error_code=error_code)
+        subject = subjects.rejected(source or ANONYMOUS)
+        await publish(self.broker, subject, fact, ack_timeout_s=self.timeout_s, attempts=1)
+        log.info(
+            "intake.rejected", error_code=rejection.error_code, field=rejection.field, source=source
+        )
 
     async def command(
         self, cmd: CommandIssued, wait_s: float
     ) -> tuple[bool, CommandOutcome | None]:
         """Publish the command, then wait for the escalator's answer. (duplicate, outcome)."""
         nc = self.broker.connection
+        self.ensure_connected()
         sub = await nc.subscribe(subjects.command_outcome(cmd.escalation_id))
         try:
             duplicate = await self.accept(subjects.command(cmd.escalation_id), cmd)
@@ -68,9 +105,7 @@ class Gateway:
             while (left := deadline - clock.monotonic()) > 0:
                 try:
                     raw = await sub.next_msg(timeout=left)
-                except TimeoutError:
-                    break
-                except Exception:  # nats-py's own TimeoutError subclass
+                except Exception:  # nats-py's TimeoutError (not the builtin one)
                     break
                 outcome = CommandOutcome.model_validate_json(raw.data)
                 if outcome.command_id == cmd.command_id:
@@ -78,3 +113,6 @@ class Gateway:
             return duplicate, None
         finally:
             await sub.unsubscribe()
+
+
+__all__ = ["ANONYMOUS", "DIGEST_HEADER", "BusUnavailable", "Gateway"]
