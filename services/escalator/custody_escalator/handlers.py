@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import structlog
@@ -13,7 +14,7 @@ from custody.bus.consuming import PermanentError, decode, subscribe
 from custody.bus.publishing import BusUnavailable, publish
 from custody.contracts import CommandIssued, CommandOutcome, RoutingDecided, TimerDue
 from custody.policy.store import PolicyCache
-from custody_escalator.adapters.store import Conflict, EscalationStore, Stored
+from custody_escalator.adapters.store import Conflict, EscalationStore, OutboxItem, Stored
 from custody_escalator.domain import machine
 from custody_escalator.domain.state import Escalation
 from custody_escalator.domain.timings import timings_for
@@ -119,7 +120,7 @@ class EscalatorHandlers:
                     [*current.applied, input_id],
                 )
                 try:
-                    await self.store.save(updated, after)
+                    revision = await self.store.save(updated, after)
                 except Conflict:
                     log.info("escalation.cas_conflict")
                     continue
@@ -130,28 +131,26 @@ class EscalatorHandlers:
                     epoch=after.epoch,
                     version=after.version,
                 )
+                current = Stored(after, revision, updated.outbox, updated.applied)
                 break
             else:
                 raise BusUnavailable(f"{escalation_id}: compare-and-set kept conflicting")
-            await self.flush(escalation_id)
+            await self.flush(escalation_id, current)
 
-    async def flush(self, escalation_id: str) -> None:
-        """Publish every outbox item (deterministic ids make repeats harmless), then remove
-        the published ones by compare-and-set."""
+    async def flush(self, escalation_id: str, current: Stored | None = None) -> None:
+        """Publish every outbox item, then remove the published ones by compare-and-set.
+
+        Items go out concurrently: consumers never rely on order between messages, and their
+        deterministic ids make any repeat harmless. `current` saves a reload when the caller
+        has just read or written the document."""
         assert self.store is not None
-        current = await self.store.load(escalation_id)
+        if current is None:
+            current = await self.store.load(escalation_id)
         if not current.outbox or current.escalation is None:
             return
-        for item in current.outbox:
-            ack = await self.broker.publish(
-                item.payload.encode(),
-                item.subject,
-                headers=item.headers,
-                stream=subjects.stream_for(item.subject),
-                timeout=5.0,
-            )
-            if ack is None:
-                raise BusUnavailable(item.subject)
+        acks = await asyncio.gather(*(self._publish(item) for item in current.outbox))
+        if any(ack is None for ack in acks):
+            raise BusUnavailable(f"{escalation_id}: an outbox publish had no PubAck")
         published = {item.event_id for item in current.outbox}
         for _ in range(CAS_ATTEMPTS):
             remaining = [item for item in current.outbox if item.event_id not in published]
@@ -165,6 +164,15 @@ class EscalatorHandlers:
                 current = await self.store.load(escalation_id)
                 if current.escalation is None:
                     return
+
+    async def _publish(self, item: OutboxItem) -> object:
+        return await self.broker.publish(
+            item.payload.encode(),
+            item.subject,
+            headers=item.headers,
+            stream=subjects.stream_for(item.subject),
+            timeout=5.0,
+        )
 
     async def _answer_unknown(self, cmd: CommandIssued) -> None:
         outcome = CommandOutcome(
