@@ -10,12 +10,27 @@ from typing import TYPE_CHECKING, Any
 import structlog
 import uvicorn
 
+from custody import durability
+from custody.settings import CommonSettings
+
 if TYPE_CHECKING:
     from faststream.nats import NatsBroker
 
 log = structlog.get_logger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
+
+
+async def _guard(service: str, broker: NatsBroker) -> None:
+    """Refuse to start on a bus that could lose acknowledged messages (durability.py)."""
+    problems = await durability.jetstream_violations(broker.connection.jetstream(), service)
+    monitor = CommonSettings().nats_monitor_url
+    if monitor:
+        varz = await asyncio.to_thread(durability.fetch_varz, monitor)
+        problems += durability.server_violations(varz)
+    if problems:
+        log.error("service.durability_refused", problems=problems)
+    durability.refuse(problems)
 
 
 async def serve(
@@ -38,6 +53,7 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
 
     await broker.connect()
+    await _guard(service, broker)
     if on_start is not None:
         await on_start()
     await broker.start()

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import nats
 
-from custody import clock, subjects
+from custody import clock, durability, subjects
 from custody.auth.credentials import PrincipalKind, generate_token, store_principals
 from custody.bus.provisioning import provision_jetstream
 from custody.policy import Policy, load_policy, policy_version
@@ -23,6 +24,11 @@ async def migrate_ledger(database_url: str) -> None:
     at run time, as `custody run` finds every service, so libs never imports a service."""
     module: Any = importlib.import_module("custody_ledger.migrate")
     await module.migrate(database_url)
+    conn = await asyncpg.connect(database_url)
+    try:
+        durability.refuse(await durability.postgres_violations(conn))
+    finally:
+        await conn.close()
 
 
 def ensure_credentials(path: Path, policy: Policy) -> dict[str, str]:

@@ -25,6 +25,8 @@ class CommonSettings(BaseSettings):
     trace_file: Path | None = None  # JSON-lines span export in dev and tests
     health_port: int = 0  # 0: no health server
     publish_timeout_s: float = 5.0
+    # The nats-server monitor (http://host:8222): lets the durability guard see sync_interval.
+    nats_monitor_url: str | None = None
 
 
 class IntakeSettings(CommonSettings):

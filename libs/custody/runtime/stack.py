@@ -228,6 +228,7 @@ class Stack:
             "CUSTODY_PUBLIC_URL": self.ledger_url,
             "CUSTODY_SINK_DIR": str(self.sink_path.parent),
             "CUSTODY_TRACE_FILE": str(self.trace_path),
+            "CUSTODY_NATS_MONITOR_URL": self.nats.monitor_url if self.nats else "",
             "CUSTODY_REPLICA": str(index),
             "PYTHONUNBUFFERED": "1",
         }
