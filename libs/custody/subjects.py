@@ -155,6 +155,8 @@ ROUTER_INCIDENTS: Final = ConsumerSpec(INCIDENTS, "router", "incidents.accepted.
 ESCALATOR_ROUTED: Final = ConsumerSpec(ROUTED, "escalator-routed", "routed.>")
 ESCALATOR_COMMANDS: Final = ConsumerSpec(COMMANDS, "escalator-commands", "commands.>")
 ESCALATOR_TIMERS: Final = ConsumerSpec(TIMERS, "escalator-timers", "timers.due.>")
+# Dead letters page the owner of last resort; this consumer itself never gives up.
+ESCALATOR_DLQ: Final = ConsumerSpec(DLQ, "escalator-dlq", "dlq.>", max_deliver=-1)
 NOTIFIER_PAGES: Final = ConsumerSpec(PAGES, "notifier", "pages.requested.>")
 # The ledger never gives up on a fact: a Postgres outage just pauses it (max_deliver -1).
 LEDGER_CONSUMERS: Final[tuple[ConsumerSpec, ...]] = tuple(
@@ -175,6 +177,7 @@ CONSUMERS: Final[tuple[ConsumerSpec, ...]] = (
     ESCALATOR_ROUTED,
     ESCALATOR_COMMANDS,
     ESCALATOR_TIMERS,
+    ESCALATOR_DLQ,
     NOTIFIER_PAGES,
     *LEDGER_CONSUMERS,
 )
@@ -182,7 +185,7 @@ CONSUMERS: Final[tuple[ConsumerSpec, ...]] = (
 SERVICE_CONSUMERS: Final[dict[str, tuple[ConsumerSpec, ...]]] = {
     "intake": (),
     "router": (ROUTER_INCIDENTS,),
-    "escalator": (ESCALATOR_ROUTED, ESCALATOR_COMMANDS, ESCALATOR_TIMERS),
+    "escalator": (ESCALATOR_ROUTED, ESCALATOR_COMMANDS, ESCALATOR_TIMERS, ESCALATOR_DLQ),
     "notifier": (NOTIFIER_PAGES,),
     "ledger": LEDGER_CONSUMERS,
 }

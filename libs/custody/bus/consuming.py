@@ -4,6 +4,7 @@ transient error, dead-letter then terminate on a permanent one or at max_deliver
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,7 @@ from faststream.nats.annotations import NatsMessage as MessageParam
 
 from custody import clock, subjects
 from custody.bus.publishing import TYPE_HEADER, publish
-from custody.contracts import DeadLettered, Message, fact_from_json
+from custody.contracts import SCHEMA_VERSION, DeadLettered, Message, fact_from_json
 
 if TYPE_CHECKING:
     from faststream.nats import NatsBroker
@@ -27,6 +28,11 @@ class PermanentError(Exception):
     """Redelivery cannot help (bad payload, impossible state): dead-letter it."""
 
 
+class NewerSchemaError(Exception):
+    """A message from a newer producer. Transient: a rolling upgrade may be on its way, so it
+    is redelivered with backoff, and dead-lettered only at max_deliver."""
+
+
 def subscriber_kwargs(spec: subjects.ConsumerSpec, batch_size: int = 1) -> dict[str, object]:
     """Bind to the provisioned durable: declare=False, MANUAL acks (the default policy
     terminates a message on any exception, notes/jetstream.md)."""
@@ -36,7 +42,17 @@ def subscriber_kwargs(spec: subjects.ConsumerSpec, batch_size: int = 1) -> dict[
         "durable": spec.durable,
         "pull_sub": PullSub(batch_size=batch_size, timeout=1.0),
         "ack_policy": AckPolicy.MANUAL,
+        "inbox_prefix": inbox_prefix(spec),
     }
+
+
+def inbox_prefix(spec: subjects.ConsumerSpec) -> bytes:
+    """FastStream pulls into "_INBOX.<nuid>" whatever the connection's prefix, and a service's
+    NATS user may subscribe only to its own inbox (permissions.py): pull into that one."""
+    for service, specs in subjects.SERVICE_CONSUMERS.items():
+        if spec in specs:
+            return f"_INBOX_{service}.".encode()
+    return b"_INBOX."
 
 
 def subscribe(
@@ -58,19 +74,26 @@ def subscribe(
         durable=spec.durable,
         pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
         ack_policy=AckPolicy.MANUAL,
+        inbox_prefix=inbox_prefix(spec),
     )(consume)
 
 
 def decode(msg: NatsMessage) -> Message:
     type_name = (msg.headers or {}).get(TYPE_HEADER, "")
     try:
-        return fact_from_json(type_name, msg.body)
+        message = fact_from_json(type_name, msg.body)
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise PermanentError(f"undecodable {type_name or 'message'}: {exc}") from exc
+    if message.schema_version > SCHEMA_VERSION:
+        raise NewerSchemaError(
+            f"{type_name} schema_version {message.schema_version} > {SCHEMA_VERSION} understood"
+        )
+    return message
 
 
 def redelivery_delay(delivered: int) -> float:
-    return float(min(0.5 * 2 ** (delivered - 1), 30.0))
+    """0.2 s doubling to 5 s: a poison message reaches the DLQ within ~30 s at max_deliver 10."""
+    return float(min(0.2 * 2 ** (delivered - 1), 5.0))
 
 
 async def handle(
@@ -108,7 +131,7 @@ async def dead_letter(
     raw = msg.raw_message
     seq = raw.metadata.sequence.stream if raw.metadata and raw.metadata.sequence else 0
     body = bytes(msg.body)
-    escalation_id = raw.subject.rsplit(".", 1)[-1] if raw.subject else ""
+    escalation_id = _escalation_of(body, raw.subject or "")
     fact = DeadLettered(
         event_id=f"dlq:{spec.stream}:{seq}:{spec.durable}",
         escalation_id=escalation_id,
@@ -123,6 +146,17 @@ async def dead_letter(
     )
     log.error("handler.dead_lettered", consumer=spec.durable, stream_seq=seq, reason=reason)
     await publish(broker, subjects.dead_letter(spec.stream, spec.durable), fact)
+
+
+def _escalation_of(body: bytes, subject: str) -> str:
+    """From the envelope if it parses; else the `esc-` token of the subject, if any."""
+    try:
+        value = json.loads(body).get("escalation_id")
+        if isinstance(value, str):
+            return value
+    except (ValueError, AttributeError):
+        pass
+    return next((t for t in subject.split(".") if t.startswith("esc-")), "")
 
 
 def _delivered(msg: NatsMessage) -> int:

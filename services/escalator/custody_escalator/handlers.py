@@ -12,10 +12,17 @@ from faststream.nats.message import NatsMessage
 from custody import clock, subjects
 from custody.bus.consuming import PermanentError, decode, subscribe
 from custody.bus.publishing import BusUnavailable, publish
-from custody.contracts import CommandIssued, CommandOutcome, RoutingDecided, TimerDue
+from custody.contracts import (
+    CommandIssued,
+    CommandOutcome,
+    DeadLettered,
+    RoutingDecided,
+    TimerDue,
+)
 from custody.policy.store import PolicyCache
 from custody_escalator.adapters.store import Conflict, EscalationStore, OutboxItem, Stored
 from custody_escalator.domain import machine
+from custody_escalator.domain.dead_letters import on_dead_letter, orphan_route
 from custody_escalator.domain.state import Escalation
 from custody_escalator.domain.timings import timings_for
 from custody_escalator.effects import materialize
@@ -43,6 +50,7 @@ class EscalatorHandlers:
         subscribe(self.broker, subjects.ESCALATOR_ROUTED, self.on_routed, batch_size=8)
         subscribe(self.broker, subjects.ESCALATOR_COMMANDS, self.on_command, batch_size=8)
         subscribe(self.broker, subjects.ESCALATOR_TIMERS, self.on_timer, batch_size=8)
+        subscribe(self.broker, subjects.ESCALATOR_DLQ, self.on_dead_letter, batch_size=8)
 
     async def on_routed(self, msg: NatsMessage) -> None:
         """Safe under redelivery: an existing escalation is never reopened (KV create)."""
@@ -97,6 +105,26 @@ class EscalatorHandlers:
             return machine.on_command(esc, cmd, clock.now())
 
         await self.apply(cmd.escalation_id, cmd.event_id, transition)
+
+    async def on_dead_letter(self, msg: NatsMessage) -> None:
+        """Safe under redelivery: the orphan route has a deterministic id, and the offer to the
+        last resort is keyed by the dead letter's id in `applied`."""
+        dead = decode(msg)
+        if not isinstance(dead, DeadLettered):
+            return  # nothing to page about; the ledger keeps it
+        assert self.store is not None
+        assert self.policies is not None
+        current = await self.store.load(dead.escalation_id) if dead.escalation_id else None
+        if current is None or current.escalation is None:
+            stored = await self.policies.current(clock.monotonic())
+            route = orphan_route(dead, stored.policy, stored.version, clock.now())
+            await publish(self.broker, subjects.routed(route.escalation_id), route)
+            return
+
+        def transition(esc: Escalation | None) -> machine.Step | None:
+            return None if esc is None else on_dead_letter(esc, dead, clock.now())
+
+        await self.apply(dead.escalation_id, dead.event_id, transition)
 
     async def apply(self, escalation_id: str, input_id: str, transition: Transition) -> None:
         """Decide and compare-and-set; on a conflict, reload and decide again."""
