@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 import uvicorn
 
-from custody import durability
+from custody import durability, observability
 from custody.settings import CommonSettings
 
 if TYPE_CHECKING:
@@ -59,6 +59,15 @@ async def serve(
     await broker.start()
     if http_factory is not None:
         http_app = http_factory()
+    js = broker.connection.jetstream()
+    probe = observability.durables_probe(js, service, lambda: broker.connection.is_connected)
+    poller = asyncio.create_task(observability.poll_consumers(js, service))
+    health_port = CommonSettings().health_port
+    if http_app is not None:
+        observability.add_routes(http_app, probe)
+    elif health_port:
+        # Services without an HTTP API still answer /healthz, /readyz and /metrics.
+        http_app, host, port = observability.health_app(service, probe), "127.0.0.1", health_port
     server: uvicorn.Server | None = None
     server_task: asyncio.Task[None] | None = None
     if http_app is not None:
@@ -77,6 +86,7 @@ async def serve(
     if server is not None and server_task is not None:
         server.should_exit = True
         await server_task
+    poller.cancel()
     await broker.stop()
     if on_stop is not None:
         await on_stop()

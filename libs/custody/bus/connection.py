@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from faststream.nats import NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
+from faststream.nats.prometheus import NatsPrometheusMiddleware
 from faststream.security import SASLPlaintext
 
+from custody.observability import REGISTRY
 from custody.settings import CommonSettings
 from custody.telemetry import tracer_provider
 
@@ -28,6 +30,9 @@ def make_broker(settings: CommonSettings, service: str) -> NatsBroker:
         # Restricted users get their own inbox prefix. nats-py 2.16 appends ".<nuid>" itself,
         # so the prefix has no trailing dot here; the permission to grant is "_INBOX_<svc>.>".
         inbox_prefix=f"_INBOX_{service}".encode(),
-        middlewares=(NatsTelemetryMiddleware(tracer_provider=tracer_provider()),),
+        middlewares=(
+            NatsTelemetryMiddleware(tracer_provider=tracer_provider()),
+            NatsPrometheusMiddleware(registry=REGISTRY, app_name=f"custody-{service}"),
+        ),
         logger=None,
     )

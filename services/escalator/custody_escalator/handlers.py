@@ -9,7 +9,7 @@ import structlog
 from faststream.nats import NatsBroker
 from faststream.nats.message import NatsMessage
 
-from custody import clock, subjects
+from custody import clock, observability, subjects
 from custody.bus.consuming import PermanentError, decode, subscribe
 from custody.bus.publishing import BusUnavailable, publish
 from custody.contracts import (
@@ -140,6 +140,7 @@ class EscalatorHandlers:
                 after, decisions = step
                 if not decisions and after == current.escalation:
                     break
+                updated_from = current.escalation
                 items = materialize(current.escalation, after, decisions, clock.now())
                 updated = Stored(
                     after,
@@ -160,6 +161,7 @@ class EscalatorHandlers:
                     version=after.version,
                 )
                 current = Stored(after, revision, updated.outbox, updated.applied)
+                _observe(before=updated_from, after=after)
                 break
             else:
                 raise BusUnavailable(f"{escalation_id}: compare-and-set kept conflicting")
@@ -217,3 +219,11 @@ class EscalatorHandlers:
             custodian=None,
         )
         await publish(self.broker, subjects.command_outcome(cmd.escalation_id), outcome)
+
+
+def _observe(before: Escalation | None, after: Escalation) -> None:
+    if before is None or before.state != after.state:
+        observability.ESCALATIONS.labels(state=after.state).inc()
+    if after.state == "accepted" and (before is None or before.state != "accepted"):
+        waited = (clock.now() - after.detected_at).total_seconds()
+        observability.TIME_TO_ACK.labels(severity=after.severity.value).observe(max(waited, 0.0))
