@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from custody.contracts import CommandIssued
 from custody_escalator.domain.authorization import may_act
 from custody_escalator.domain.decisions import Answer, ArmTimer, Decision, Record
-from custody_escalator.domain.offers import Step, advance, bump, cancel_all, offer, with_person
+from custody_escalator.domain.offers import Step, advance, bump, cancel_armed, offer, with_person
 from custody_escalator.domain.state import FOLLOWUP_TIMER, Escalation
 
 SOURCE = "source"  # the raising agent's own tool (PagerDuty acknowledge, Alertmanager resolved)
@@ -58,7 +58,7 @@ def _ack(esc: Escalation, cmd: CommandIssued, now: datetime, source: bool) -> St
         reason="acknowledged by the source" if source else "",
     )
     decisions: list[Decision] = [Record("acknowledged", cmd.actor, note=cmd.note)]
-    decisions += cancel_all(except_=())
+    decisions += cancel_armed(esc)
     if esc.timings.followup_after_s is not None:
         due = now + timedelta(seconds=esc.timings.followup_after_s)
         decisions.append(ArmTimer(FOLLOWUP_TIMER, due))
@@ -68,7 +68,10 @@ def _ack(esc: Escalation, cmd: CommandIssued, now: datetime, source: bool) -> St
 def _resolve(esc: Escalation, cmd: CommandIssued, now: datetime, source: bool) -> Step:
     reason = "resolved by the source" if source else ""
     resolved = bump(esc, state="resolved", epoch=esc.epoch + 1, reason=reason)
-    return resolved, [Record("resolved", cmd.actor, reason=reason, note=cmd.note), *cancel_all(())]
+    return resolved, [
+        Record("resolved", cmd.actor, reason=reason, note=cmd.note),
+        *cancel_armed(esc),
+    ]
 
 
 def _reassign(esc: Escalation, cmd: CommandIssued, now: datetime, source: bool) -> Step:
@@ -88,7 +91,7 @@ def _reassign(esc: Escalation, cmd: CommandIssued, now: datetime, source: bool) 
         reason=f"reassigned by {cmd.actor}",
     )
     record = Record("reassigned", cmd.actor, reason=f"to {target}", note=cmd.note)
-    return after, [record, *cancel_all(()), *more]
+    return after, [record, *cancel_armed(esc), *more]
 
 
 def _decline(esc: Escalation, cmd: CommandIssued, now: datetime, source: bool) -> Step:
@@ -98,7 +101,7 @@ def _decline(esc: Escalation, cmd: CommandIssued, now: datetime, source: bool) -
         raise Refusal("reason_required", "a decline needs --reason")
     declined = bump(esc)
     after, more = advance(declined, now, actor=cmd.actor, reason=f"declined: {cmd.reason}")
-    return after, [Record("declined", cmd.actor, reason=cmd.reason), *cancel_all(()), *more]
+    return after, [Record("declined", cmd.actor, reason=cmd.reason), *cancel_armed(esc), *more]
 
 
 def _note(esc: Escalation, cmd: CommandIssued, now: datetime, source: bool) -> Step:

@@ -13,9 +13,11 @@ from custody_escalator.domain.decisions import (
     Record,
 )
 from custody_escalator.domain.state import (
-    ALL_TIMERS,
+    DEFER_TIMER,
+    FOLLOWUP_TIMER,
     LEVEL_TIMER,
     PROMOTE_TIMER,
+    SLA_TIMER,
     Escalation,
 )
 
@@ -81,7 +83,7 @@ def mute(esc: Escalation, reason: str, now: datetime, *, cap_hit: bool = False) 
         cap_hit=esc.cap_hit or cap_hit,
     )
     decisions: list[Decision] = [Record("muted", "system", reason=reason)]
-    decisions += cancel_all(except_=())
+    decisions += cancel_armed(esc)
     if cap_hit and not esc.cap_hit and esc.meta_of is None:
         decisions.append(
             RaiseMeta(f"escalation cap hit on {esc.escalation_id}: {esc.title}"[:200], reason)
@@ -89,8 +91,21 @@ def mute(esc: Escalation, reason: str, now: datetime, *, cap_hit: bool = False) 
     return muted, decisions
 
 
-def cancel_all(except_: tuple[str, ...]) -> list[Decision]:
-    return [CancelTimer(timer) for timer in ALL_TIMERS if timer not in except_]
+def cancel_armed(esc: Escalation) -> list[Decision]:
+    """Cancel the timers `esc` may have pending, and only those: each cancel is a durable
+    write. A timer missed here is still harmless: every due handler checks state and epoch."""
+    armed: list[str] = []
+    if esc.state == "offered":
+        armed.append(LEVEL_TIMER)
+        if esc.timings.promote_after_s is not None and SMS not in esc.level.channels:
+            armed.append(PROMOTE_TIMER)
+        if esc.timings.acceptance_sla_s is not None and not esc.sla_breached:
+            armed.append(SLA_TIMER)
+    elif esc.state == "accepted" and esc.timings.followup_after_s is not None:
+        armed.append(FOLLOWUP_TIMER)
+    elif esc.state == "deferred":
+        armed.append(DEFER_TIMER)
+    return [CancelTimer(timer) for timer in armed]
 
 
 def bump(esc: Escalation, **update: object) -> Escalation:
