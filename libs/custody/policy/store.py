@@ -16,7 +16,7 @@ from nats.js import JetStreamContext
 from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 
-from custody import subjects
+from custody import observability, subjects
 from custody.bus.publishing import headers_for
 from custody.contracts import PolicyApplied
 from custody.policy.diff import diff_policies
@@ -144,6 +144,7 @@ class PolicyCache:
             version = entry.value.decode()
             if self._stored is None or self._stored.version != version:
                 self._stored = await self.version(version)
+                observability.set_policy_version(version)
             self._checked_at = monotonic_now
         return self._stored
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from custody.contracts import RoutingDecided
 from custody_escalator.domain.commands import on_command
 from custody_escalator.domain.decisions import ArmTimer, Decision, Page, Record
-from custody_escalator.domain.offers import SMS, Step, advance, bump, offer, with_person
+from custody_escalator.domain.offers import Step, advance, bump, offer, with_person
 from custody_escalator.domain.state import (
     DEFER_TIMER,
     FOLLOWUP_TIMER,
@@ -89,12 +89,10 @@ def on_timer(esc: Escalation, timer: str, epoch: int, now: datetime) -> Step:
         return after, [Record("timed_out", "system", reason=why), *more]
     if timer == PROMOTE_TIMER and esc.state == "offered" and esc.custodian:
         level = esc.level
-        promoted = bump(esc)
-        page = Page(esc.custodian, SMS, level.number, esc.round + 1)
-        return promoted, [
-            Record("promoted", "system", reason="unacknowledged: promoted to SMS"),
-            page,
-        ]
+        channels = [c for c in esc.timings.promote_to if c not in level.channels]
+        reason = f"unacknowledged: promoted to {', '.join(channels)}"
+        pages = [Page(esc.custodian, c, level.number, esc.round + 1) for c in channels]
+        return bump(esc), [Record("promoted", "system", reason=reason), *pages]
     if timer == FOLLOWUP_TIMER and esc.state == "accepted":
         return _followup(esc, now)
     return esc, []

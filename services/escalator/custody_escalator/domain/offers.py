@@ -65,7 +65,7 @@ def offer(
     decisions += [Page(recipient, channel, level.number, rnd + 1) for channel in level.channels]
     decisions.append(ArmTimer(LEVEL_TIMER, now + timedelta(seconds=level.wait_s)))
     promote = esc.timings.promote_after_s
-    if promote is not None and SMS not in level.channels:
+    if promote is not None and not set(esc.timings.promote_to) <= set(level.channels):
         decisions.append(ArmTimer(PROMOTE_TIMER, now + timedelta(seconds=promote)))
     return offered, decisions
 
@@ -97,7 +97,8 @@ def cancel_armed(esc: Escalation) -> list[Decision]:
     armed: list[str] = []
     if esc.state == "offered":
         armed.append(LEVEL_TIMER)
-        if esc.timings.promote_after_s is not None and SMS not in esc.level.channels:
+        promote_to = set(esc.timings.promote_to)
+        if esc.timings.promote_after_s is not None and not promote_to <= set(esc.level.channels):
             armed.append(PROMOTE_TIMER)
         if esc.timings.acceptance_sla_s is not None and not esc.sla_breached:
             armed.append(SLA_TIMER)

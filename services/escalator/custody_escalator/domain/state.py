@@ -25,6 +25,7 @@ class Timings(BaseModel):
     page_cap: int = 3
     cap_window_s: float = 24 * 3600.0
     promote_after_s: float | None = None
+    promote_to: tuple[str, ...] = ("sms",)
     followup_after_s: float | None = None
     acceptance_sla_s: float | None = None
 

@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from custody.policy import Policy
+from custody.policy.model import DEFAULT_SEVERITY
 from custody_escalator.domain.state import Timings
-
-# DESIGN.md defaults, used where the policy does not say otherwise.
-PAGE_CAP = 3
-PROMOTE_AFTER_S = {"yellow": 15 * 60.0}
-FOLLOWUP_AFTER_S = {"red": 60 * 60.0, "yellow": 4 * 3600.0}
 
 
 def timings_for(policy: Policy, severity_class: str, routed_sla_s: float | None = None) -> Timings:
-    """Read the class's settings from the policy, falling back to the documented defaults."""
-    klass: Any = policy.severity.get(severity_class)
-    caps: Any = getattr(policy, "caps", None)
+    """The class's clocks from the policy (its defaults are DESIGN.md's: YELLOW promoted after
+    15 min, follow-ups after 60 min RED / 4 h YELLOW, 3 pages per 24 h)."""
+    klass = policy.severity.get(severity_class) or DEFAULT_SEVERITY.get(severity_class)
     return Timings(
-        page_cap=int(getattr(caps, "pages_per_24h", PAGE_CAP) or PAGE_CAP),
-        promote_after_s=_seconds(klass, "promote_after", PROMOTE_AFTER_S.get(severity_class)),
-        followup_after_s=_seconds(klass, "followup_after", FOLLOWUP_AFTER_S.get(severity_class)),
+        page_cap=policy.caps.pages_per_24h,
+        promote_after_s=klass.promote_after if klass else None,
+        promote_to=tuple(klass.promote_to) if klass and klass.promote_to else ("sms",),
+        followup_after_s=klass.followup_after if klass else None,
         acceptance_sla_s=(
-            routed_sla_s if routed_sla_s is not None else _seconds(klass, "acceptance_sla", None)
+            routed_sla_s if routed_sla_s is not None else (klass.acceptance_sla if klass else None)
         ),
     )
-
-
-def _seconds(klass: Any, name: str, default: float | None) -> float | None:
-    value = getattr(klass, name, None)
-    return float(value) if isinstance(value, int | float) else default
