@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -18,9 +19,12 @@ from tests.e2e.conftest import System, running_system
 pytestmark = pytest.mark.e2e
 
 
+POLICY = Path(__file__).parent / "escalator_policy.yaml"
+
+
 @pytest.fixture(scope="module")
 def replicated() -> Iterator[System]:
-    with running_system(replicas={"escalator": 3}) as system:
+    with running_system(POLICY, replicas={"escalator": 3}) as system:
         yield system
 
 
@@ -92,6 +96,46 @@ def test_non_custodian_is_refused_with_403_and_it_is_recorded(replicated: System
         return sum(1 for t in timeline if t["kind"] == "command_outcome" and t["actor"] == "alice")
 
     assert replicated.wait_for("two recorded refusals", lambda: refusals() == 2)
+
+
+def channels(system: System, esc: str) -> list[tuple[str, str]]:
+    return [(p["recipient"], p["channel"]) for p in system.pages(esc)]
+
+
+def timeline_kinds(system: System, esc: str) -> list[str]:
+    return [t["kind"] for t in system.cli("show", esc, "--as", "dave")["timeline"]]
+
+
+def test_yellow_is_promoted_to_sms_after_its_wait(replicated: System) -> None:
+    esc = replicated.raise_incident(service="slow", severity="yellow")
+    replicated.wait_for(
+        "sms promotion", lambda: ("bob", "sms") in channels(replicated, esc), timeout=10
+    )
+    time.sleep(1.0)
+    assert sorted(channels(replicated, esc)) == [("bob", "chat"), ("bob", "email"), ("bob", "sms")]
+    assert replicated.wait_for(
+        "promoted fact", lambda: "promoted" in timeline_kinds(replicated, esc)
+    )
+
+
+def test_acked_yellow_is_never_promoted(replicated: System) -> None:
+    esc = replicated.raise_incident(service="slow", severity="yellow")
+    replicated.wait_for("first pages", lambda: len(replicated.pages(esc)) >= 2)
+    assert replicated.cli("ack", esc, "--as", "bob")["state"] == "accepted"
+    time.sleep(4.0)  # past the 2 s promotion
+    assert sorted(channels(replicated, esc)) == [("bob", "chat"), ("bob", "email")]
+
+
+def test_followup_note_after_the_window_and_no_extra_pages(replicated: System) -> None:
+    esc = replicated.raise_incident(service="slow")
+    replicated.wait_for("bob's page", lambda: replicated.pages(esc))
+    assert replicated.cli("ack", esc, "--as", "bob")["state"] == "accepted"
+    replicated.wait_for(
+        "follow-up", lambda: "followup" in timeline_kinds(replicated, esc), timeout=15
+    )
+    assert channels(replicated, esc) == [("bob", "sms")]
+    shown = replicated.cli("show", esc, "--as", "dave")
+    assert shown["state"] == "accepted"  # acknowledged is not fixed, and not re-paged
 
 
 def test_ack_racing_the_level_timer_never_pages_after_the_ack(replicated: System) -> None:
