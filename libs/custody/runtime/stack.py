@@ -18,7 +18,7 @@ import httpx
 import nats
 from nats.js.errors import NotFoundError
 
-from custody import permissions, subjects
+from custody import nats_config, permissions, subjects
 from custody.provisioning import EXAMPLE_POLICY, provision_all
 from custody.runtime.nats_server import NatsServer
 from custody.runtime.ports import free_port
@@ -39,18 +39,23 @@ class Stack:
         *,
         replicas: dict[str, int] | None = None,
         service_env: dict[str, str] | None = None,
+        env_for: dict[str, dict[str, str]] | None = None,
         extra_state: dict[str, Any] | None = None,
     ) -> None:
         self.data_dir = data_dir.resolve()
         self.policy_path = (policy_path or EXAMPLE_POLICY).resolve()
         self.replicas = {name: 1 for name in subjects.SERVICES} | (replicas or {})
         self.service_env = service_env or {}
+        self.env_for = env_for or {}  # per service, e.g. the notifier's NATS_URL via a proxy
         self.extra_state = extra_state or {}
         self.nats: NatsServer | None = None
         self.postgres: PostgresServer | None = None
         self.supervisor: Supervisor | None = None
         self.nats_url = os.environ.get("NATS_URL", "")
         self.database_url = os.environ.get("DATABASE_URL", "")
+        # The ledger logs in as `ledger_app` (INSERT and SELECT on the record), not as the
+        # superuser above: provisioning creates the role and says how (ledger issue #7).
+        self.ledger_database_url = ""
         self.ports: dict[str, Any] = {}
         # Per-service NATS passwords, only when we run the server ourselves.
         self.nats_passwords: dict[str, str] = {}
@@ -116,13 +121,13 @@ class Stack:
         if not self.nats_url:
             # Each service connects as its own least-privilege user (permissions.py), so a
             # missing permission fails here and in the e2e tests, not first in production.
-            self.nats_passwords = permissions.dev_passwords(self.nats_users_path)
+            self.nats_passwords = nats_config.dev_passwords(self.nats_users_path)
             (self.data_dir / "nats").mkdir(mode=0o700, exist_ok=True)  # its config has them
             self.nats = NatsServer(
                 self.data_dir / "nats",
                 self.ports["nats"],
                 self.ports["nats_monitor"],
-                extra_config=permissions.render_dev_authorization(self.nats_passwords),
+                extra_config=nats_config.render_dev_authorization(self.nats_passwords),
             )
             self.nats.start()
             self.nats_url = self.nats.url
@@ -130,11 +135,16 @@ class Stack:
             self.postgres = PostgresServer(self._pg_dir(), self.ports["postgres"])
             self.postgres.start()
             self.database_url = self._ensure_database(self.postgres)
-        asyncio.run(
+        report = asyncio.run(
             provision_all(
-                self.admin_nats_url, self.database_url, self.policy_path, self.credentials_path
+                self.admin_nats_url,
+                self.database_url,
+                self.policy_path,
+                self.credentials_path,
+                ledger_role_secrets=self.data_dir / "ledger-roles.json",
             )
         )
+        self.ledger_database_url = str(report.get("ledger_app_url") or self.database_url)
         self.supervisor = Supervisor(on_change=self._write_state, log_dir=self.data_dir / "logs")
         for name in subjects.SERVICES:
             for index in range(1, self.replicas[name] + 1):
@@ -223,8 +233,8 @@ class Stack:
         env = {
             "NATS_URL": self.nats_url,
             "CUSTODY_DATA_DIR": str(self.data_dir),
-            "CUSTODY_INTAKE_PORT": str(self.ports[self.replica_label("intake", index)]),
-            "CUSTODY_LEDGER_PORT": str(self.ports[self.replica_label("ledger", index)]),
+            "CUSTODY_INTAKE_PORT": str(self._port("intake", service, index)),
+            "CUSTODY_LEDGER_PORT": str(self._port("ledger", service, index)),
             "CUSTODY_PUBLIC_URL": self.ledger_url,
             "CUSTODY_SINK_DIR": str(self.sink_path.parent),
             "CUSTODY_TRACE_FILE": str(self.trace_path),
@@ -233,12 +243,20 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
         }
         if service == "ledger":
-            env["DATABASE_URL"] = self.database_url
+            env["DATABASE_URL"] = self.ledger_database_url or self.database_url
         if service in self.nats_passwords:
             env["CUSTODY_NATS_USER"] = service
             env["CUSTODY_NATS_PASSWORD"] = self.nats_passwords[service]
         env.update(self.service_env)
+        env.update(self.env_for.get(service, {}))
         return env
+
+    def _port(self, http_service: str, service: str, index: int) -> int:
+        """Replica N of an HTTP service listens on its own port; the rest see the first's."""
+        port: int = self.ports[
+            self.replica_label(http_service, index if service == http_service else 1)
+        ]
+        return port
 
     def _load_ports(self) -> None:
         """Ports are chosen once per data dir and kept, so clients and links survive restarts."""
