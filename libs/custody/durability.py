@@ -61,9 +61,11 @@ def stream_violations(name: str, config: Any) -> list[str]:
 async def jetstream_violations(js: JetStreamContext, service: str | None = None) -> list[str]:
     """Every stream (or those a service uses) and its durables, as provisioning made them."""
     problems: list[str] = []
-    specs = subjects.SERVICE_CONSUMERS.get(service, subjects.CONSUMERS) if service else None
-    wanted = {c.stream for c in specs} if specs else {s.name for s in subjects.STREAMS}
-    wanted.add(subjects.DLQ)  # every consumer dead-letters there
+    # A service checks the streams it consumes (intake consumes none: only the DLQ it may
+    # write to); no service named means everything, as provisioning made it.
+    specs = subjects.SERVICE_CONSUMERS.get(service, ()) if service else subjects.CONSUMERS
+    wanted = {c.stream for c in specs} if service else {s.name for s in subjects.STREAMS}
+    wanted.add(subjects.DLQ)
     for name in sorted(wanted):
         try:
             info = await js.stream_info(name)
@@ -71,7 +73,7 @@ async def jetstream_violations(js: JetStreamContext, service: str | None = None)
             problems.append(f"stream {name} is missing: run `custody provision`")
             continue
         problems += stream_violations(name, info.config)
-    for consumer in specs or subjects.CONSUMERS:
+    for consumer in specs:
         try:
             info = await js.consumer_info(consumer.stream, consumer.durable)
         except NotFoundError:

@@ -62,12 +62,13 @@ async def serve(
     js = broker.connection.jetstream()
     probe = observability.durables_probe(js, service, lambda: broker.connection.is_connected)
     poller = asyncio.create_task(observability.poll_consumers(js, service))
-    health_port = CommonSettings().health_port
+    common = CommonSettings()
     if http_app is not None:
         observability.add_routes(http_app, probe)
-    elif health_port:
+    elif common.health_port:
         # Services without an HTTP API still answer /healthz, /readyz and /metrics.
-        http_app, host, port = observability.health_app(service, probe), "127.0.0.1", health_port
+        http_app = observability.health_app(service, probe)
+        host, port = common.health_host, common.health_port
     server: uvicorn.Server | None = None
     server_task: asyncio.Task[None] | None = None
     if http_app is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -13,7 +14,12 @@ import structlog
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
 
 _provider: TracerProvider | None = None
 
@@ -79,6 +85,11 @@ def setup(service: str, log_level: str = "info", trace_file: Path | None = None)
     _provider = TracerProvider(resource=Resource.create({"service.name": f"custody-{service}"}))
     if trace_file is not None:
         _provider.add_span_processor(SimpleSpanProcessor(JsonLinesSpanExporter(trace_file)))
+    if os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+        # The exporter reads the endpoint (and headers) from the standard OTEL_* variables.
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        _provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
     trace.set_tracer_provider(_provider)
 
 

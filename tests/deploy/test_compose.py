@@ -60,12 +60,6 @@ def test_each_command_exists_in_the_cli(services: dict[str, dict[str, Any]], nam
         assert (args.command, args.service) == ("run", name)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SystemExit,
-    reason="R3 streams need `custody provision --stream-replicas N` (provisioning.py and "
-    "cli/system.py; see the issue #11 report). Remove this marker once it exists.",
-)
 def test_provision_command_exists_and_makes_r3_streams(
     services: dict[str, dict[str, Any]],
 ) -> None:

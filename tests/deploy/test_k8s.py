@@ -26,7 +26,7 @@ HTTP_PORTS = {"intake": 8610, "ledger": 8611}
 # once the settings read it:
 # - NKey login needs a settings field and make_broker(nkeys_seed=...) (and the `nkeys` package);
 # - the worker health server binds 127.0.0.1, which the kubelet's probes cannot reach.
-PENDING_ENV = {"CUSTODY_NATS_NKEY_SEED_FILE", "CUSTODY_HEALTH_HOST"}
+PENDING_ENV: set[str] = set()  # variables a manifest sets before a service reads them
 
 
 def manifests() -> Iterator[tuple[Path, dict[str, Any]]]:
@@ -132,24 +132,6 @@ def test_every_variable_set_is_read_by_the_services_settings(name: str) -> None:
     assert not unread, f"{name} sets {sorted(unread)}, which its settings class does not read"
 
 
-@pytest.mark.parametrize(
-    "variable",
-    [
-        pytest.param(
-            variable,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason=f"{variable} is not read yet (issue #11 report): when this passes, "
-                "drop it from PENDING_ENV and drop this marker",
-            ),
-        )
-        for variable in sorted(PENDING_ENV)
-    ],
-)
-def test_pending_variables_are_read_by_the_services(variable: str) -> None:
-    assert variable in env_names(SETTINGS["router"])
-
-
 @pytest.mark.parametrize("name", subjects.SERVICES)
 def test_each_service_logs_in_with_its_own_generated_seed(name: str) -> None:
     pod = find("Deployment", name)["spec"]["template"]["spec"]
@@ -205,11 +187,6 @@ def test_provision_job_is_the_nats_admin_and_the_schema_owner() -> None:
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=SystemExit,
-    reason="R3 streams need `custody provision --stream-replicas N` (issue #11 report)",
-)
 def test_provision_job_command_exists_and_makes_r3_streams() -> None:
     args = parse_command(container(find("Job", "provision"))["args"])
     assert args.stream_replicas == nats_config.NODES

@@ -24,9 +24,10 @@ def make_broker(settings: CommonSettings, service: str) -> NatsBroker:
         connect_timeout=5,
         security=(
             SASLPlaintext(username=settings.nats_user, password=settings.nats_password or "")
-            if settings.nats_user
+            if settings.nats_user and settings.nats_nkey_seed_file is None
             else None
         ),
+        nkeys_seed=str(settings.nats_nkey_seed_file) if settings.nats_nkey_seed_file else None,
         # Restricted users get their own inbox prefix. nats-py 2.16 appends ".<nuid>" itself,
         # so the prefix has no trailing dot here; the permission to grant is "_INBOX_<svc>.>".
         inbox_prefix=f"_INBOX_{service}".encode(),
