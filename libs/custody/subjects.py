@@ -31,6 +31,7 @@ TIMERS: Final = "TIMERS"
 REJECTED: Final = "REJECTED"
 DLQ: Final = "DLQ"
 ADVISORIES: Final = "ADVISORIES"
+CHECKPOINTS: Final = "CHECKPOINTS"  # the ledger's signed checkpoints (ledger issue #7)
 
 STREAMS: Final[tuple[StreamSpec, ...]] = (
     StreamSpec(INCIDENTS, ("incidents.>",), "Incidents accepted at intake"),
@@ -48,6 +49,11 @@ STREAMS: Final[tuple[StreamSpec, ...]] = (
             "$JS.EVENT.ADVISORY.CONSUMER.MSG_TERMINATED.>",
         ),
         "Captured JetStream advisories: core NATS messages are gone unless a stream keeps them",
+    ),
+    StreamSpec(
+        CHECKPOINTS,
+        ("checkpoints.>",),
+        "The ledger's signed hash-chain checkpoints: a copy of the proof kept outside Postgres",
     ),
 )
 
@@ -158,6 +164,9 @@ ESCALATOR_TIMERS: Final = ConsumerSpec(TIMERS, "escalator-timers", "timers.due.>
 # Dead letters page the owner of last resort; this consumer itself never gives up.
 ESCALATOR_DLQ: Final = ConsumerSpec(DLQ, "escalator-dlq", "dlq.>", max_deliver=-1)
 NOTIFIER_PAGES: Final = ConsumerSpec(PAGES, "notifier", "pages.requested.>")
+# Acks and resolves (cross-channel "acknowledged by bob"), digested GREENs, deferred YELLOWs
+# and follow-up notes (digests, morning batch). The notifier skips every other custody fact.
+NOTIFIER_CUSTODY: Final = ConsumerSpec(CUSTODY, "notifier-custody", "custody.>")
 # The ledger never gives up on a fact: a Postgres outage just pauses it (max_deliver -1).
 LEDGER_CONSUMERS: Final[tuple[ConsumerSpec, ...]] = tuple(
     ConsumerSpec(stream, f"ledger-{stream.lower()}", pattern, max_deliver=-1)
@@ -179,6 +188,7 @@ CONSUMERS: Final[tuple[ConsumerSpec, ...]] = (
     ESCALATOR_TIMERS,
     ESCALATOR_DLQ,
     NOTIFIER_PAGES,
+    NOTIFIER_CUSTODY,
     *LEDGER_CONSUMERS,
 )
 
@@ -186,7 +196,7 @@ SERVICE_CONSUMERS: Final[dict[str, tuple[ConsumerSpec, ...]]] = {
     "intake": (),
     "router": (ROUTER_INCIDENTS,),
     "escalator": (ESCALATOR_ROUTED, ESCALATOR_COMMANDS, ESCALATOR_TIMERS, ESCALATOR_DLQ),
-    "notifier": (NOTIFIER_PAGES,),
+    "notifier": (NOTIFIER_PAGES, NOTIFIER_CUSTODY),
     "ledger": LEDGER_CONSUMERS,
 }
 
@@ -198,6 +208,11 @@ KV_POLICY: Final = "policy"  # versioned policy documents
 KV_CREDENTIALS: Final = "credentials"  # sha256(token) -> principal
 KV_DEDUP: Final = "dedup"  # (source, dedup_key) -> current escalation
 KV_HEARTBEATS: Final = "heartbeats"  # (agent, name) -> interval, last ping, current silence
+# Notifier delivery state: SMS reply codes (intake reads them), per-number throttles and
+# bundles, provider back-off, digest batches and their send claims, cross-channel notices.
+KV_DELIVERY: Final = "delivery"
+# Intake callbacks: spent action tokens, provider callback ids seen (replays), canary probes.
+KV_CALLBACKS: Final = "callbacks"
 
 KV_BUCKETS: Final = (
     KV_ESCALATIONS,
@@ -206,6 +221,8 @@ KV_BUCKETS: Final = (
     KV_CREDENTIALS,
     KV_DEDUP,
     KV_HEARTBEATS,
+    KV_DELIVERY,
+    KV_CALLBACKS,
 )
 
 SERVICES: Final = ("intake", "router", "escalator", "notifier", "ledger")
@@ -217,3 +234,11 @@ SERVICES: Final = ("intake", "router", "escalator", "notifier", "ledger")
 def policy_applied(version: str) -> str:
     """A policy version applied: in CUSTODY, so the ledger (`custody.>`) records it."""
     return f"custody.policy.{_token(version)}"
+
+
+# --- ledger checkpoints (appended for ledger issue #7) ----------------------------------------
+
+
+def ledger_checkpoint() -> str:
+    """Where the ledger publishes each signed checkpoint (seq, head_hash, time) of its chain."""
+    return "checkpoints.ledger"

@@ -26,7 +26,7 @@ class IntakeConfig(IntakeSettings):
     """Intake's own knobs beyond the shared settings (CUSTODY_ prefix)."""
 
     heartbeat_check_s: float = Field(default=1.0, gt=0)  # how often silences are looked for
-    admission_budget_s: float = Field(default=1.8, gt=0)  # past it: 503, within the 2 s promise
+    admission_budget_s: float = Field(default=1.5, gt=0)  # past it: 503, inside the 2 s promise
 
 
 async def build(settings: IntakeConfig, broker: NatsBroker) -> Parts:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import structlog
 from faststream.nats import NatsBroker
-from nats.js.errors import NotFoundError
 from nats.js.kv import KeyValue
 
 from custody import clock, subjects
@@ -16,7 +15,6 @@ from custody_intake.domain.rejection import Rejection, redact
 
 log = structlog.get_logger(__name__)
 
-DIGEST_HEADER = "Custody-Idempotency"  # on IncidentAccepted: which input opened it
 ANONYMOUS = "_anonymous"  # the REJECTED subject token of input nobody could be named for
 BODY_HEAD_BYTES = 4096
 
@@ -53,15 +51,11 @@ class Gateway:
         )
         return bool(ack.duplicate)
 
-    async def opening_idempotency(self, escalation_id: str) -> str | None:
-        """The idempotency token of the input that opened `escalation_id`, if still kept."""
+    async def count(self, subject: str) -> int:
+        """How many messages the stream holds on exactly `subject`."""
         js = self.broker.connection.jetstream()
-        subject = subjects.incident_accepted(escalation_id)
-        try:
-            msg = await js.get_last_msg(subjects.INCIDENTS, subject)
-        except NotFoundError:
-            return None
-        return (msg.headers or {}).get(DIGEST_HEADER)
+        info = await js.stream_info(subjects.stream_for(subject), subjects_filter=subject)
+        return int((info.state.subjects or {}).get(subject, 0))
 
     async def reject(
         self,
@@ -115,4 +109,4 @@ class Gateway:
             await sub.unsubscribe()
 
 
-__all__ = ["ANONYMOUS", "DIGEST_HEADER", "BusUnavailable", "Gateway"]
+__all__ = ["ANONYMOUS", "BusUnavailable", "Gateway"]

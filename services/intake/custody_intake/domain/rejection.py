@@ -56,6 +56,7 @@ _CODES = {
     "datetime_parsing": "invalid_datetime",
     "datetime_from_date_parsing": "invalid_datetime",
     "json_invalid": "invalid_json",
+    "string_pattern_mismatch": "invalid_format",
     "finite_number": "non_finite_number",
     "greater_than_equal": "out_of_range",
     "less_than_equal": "out_of_range",
@@ -67,7 +68,7 @@ _CODES = {
 def field_path(loc: Sequence[Any], prefix: str = "") -> str:
     """`("proof", "evidence", 0, "url")` -> `proof.evidence.0.url`; a dict key's own error
     (`[key]`) names the key itself."""
-    parts = [str(p) for p in loc if p not in ("body", "[key]")]
+    parts = [str(p) for p in loc if p not in ("body", "path", "query", "header", "[key]")]
     path = ".".join(parts)
     if prefix:
         path = f"{prefix}.{path}" if path else prefix

@@ -1,0 +1,1 @@
+"""Intake's HTTP routes, one module per door; `api.py` assembles them."""
