@@ -5,12 +5,15 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import structlog
+from faststream import BaseMiddleware
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -106,3 +109,49 @@ def _add_trace_ids(
         event.setdefault("trace_id", format(ctx.trace_id, "032x"))
         event.setdefault("span_id", format(ctx.span_id, "016x"))
     return event
+
+
+_ESCALATION = re.compile(r"esc-[0-9a-f]{12}")
+
+
+def escalation_fields(body: bytes, subject: str = "") -> dict[str, str | int]:
+    """escalation_id, severity and level of a message, for span attributes and log context."""
+    fields: dict[str, str | int] = {}
+    try:
+        data = json.loads(body) if body[:1] == b"{" else {}
+    except ValueError:
+        data = {}
+    if isinstance(data, dict):
+        esc = data.get("escalation_id")
+        severity = data.get("severity") or (data.get("event") or {}).get("severity")
+        level = data.get("level")
+        if isinstance(esc, str) and esc:
+            fields["escalation_id"] = esc
+        if isinstance(severity, str):
+            fields["severity"] = severity
+        if isinstance(level, int):
+            fields["level"] = level
+    if "escalation_id" not in fields and (match := _ESCALATION.search(subject)):
+        fields["escalation_id"] = match.group(0)
+    return fields
+
+
+class EscalationContextMiddleware(BaseMiddleware):
+    """Inside the telemetry middleware's consumer span: tag the span with the escalation, and
+    bind escalation_id to every log line emitted while the message is handled."""
+
+    async def consume_scope(self, call_next: Callable[[Any], Awaitable[Any]], msg: Any) -> Any:
+        raw = getattr(msg, "raw_message", None)
+        subject = (
+            getattr(raw, "subject", "") if raw is not None and not isinstance(raw, list) else ""
+        )
+        body = msg.body if isinstance(msg.body, bytes) else b""
+        fields = escalation_fields(body, subject)
+        span = trace.get_current_span()
+        for key, value in fields.items():
+            span.set_attribute(f"custody.{key}", value)
+        esc = fields.get("escalation_id")
+        if esc is None:
+            return await call_next(msg)
+        with structlog.contextvars.bound_contextvars(escalation_id=esc):
+            return await call_next(msg)

@@ -9,7 +9,7 @@ from faststream.security import SASLPlaintext
 
 from custody.observability import REGISTRY
 from custody.settings import CommonSettings
-from custody.telemetry import tracer_provider
+from custody.telemetry import EscalationContextMiddleware, tracer_provider
 
 
 def make_broker(settings: CommonSettings, service: str) -> NatsBroker:
@@ -34,6 +34,7 @@ def make_broker(settings: CommonSettings, service: str) -> NatsBroker:
         middlewares=(
             NatsTelemetryMiddleware(tracer_provider=tracer_provider()),
             NatsPrometheusMiddleware(registry=REGISTRY, app_name=f"custody-{service}"),
+            EscalationContextMiddleware,
         ),
         logger=None,
     )

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from contextlib import AbstractContextManager, nullcontext
+
 import structlog
 from faststream.nats import NatsBroker
 from nats.js.kv import KeyValue
+from opentelemetry import propagate, trace
 
 from custody import clock, subjects
 from custody.auth import Principal, lookup_principal
@@ -14,6 +18,7 @@ from custody_intake.domain.identity import rejection_event_id
 from custody_intake.domain.rejection import Rejection, redact
 
 log = structlog.get_logger(__name__)
+tracer = trace.get_tracer("custody.intake")
 
 ANONYMOUS = "_anonymous"  # the REJECTED subject token of input nobody could be named for
 BODY_HEAD_BYTES = 4096
@@ -94,7 +99,11 @@ class Gateway:
         self.ensure_connected()
         sub = await nc.subscribe(subjects.command_outcome(cmd.escalation_id))
         try:
-            duplicate = await self.accept(subjects.command(cmd.escalation_id), cmd)
+            with await self._escalation_span(cmd):
+                carrier: dict[str, str] = {}
+                propagate.inject(carrier)
+                cmd = cmd.model_copy(update={"traceparent": carrier.get("traceparent")})
+                duplicate = await self.accept(subjects.command(cmd.escalation_id), cmd)
             deadline = clock.monotonic() + wait_s
             while (left := deadline - clock.monotonic()) > 0:
                 try:
@@ -107,6 +116,31 @@ class Gateway:
             return duplicate, None
         finally:
             await sub.unsubscribe()
+
+    async def _escalation_span(self, cmd: CommandIssued) -> AbstractContextManager[object]:
+        """A reply or command continues its escalation's trace: a span parented on the trace
+        the escalation started with, linked to the request that carried it."""
+        traceparent = await self._escalation_traceparent(cmd.escalation_id)
+        if not traceparent:
+            return nullcontext()
+        request = trace.get_current_span().get_span_context()
+        return tracer.start_as_current_span(
+            f"intake.{cmd.action}",
+            context=propagate.extract({"traceparent": traceparent}),
+            links=[trace.Link(request)] if request.is_valid else [],
+            attributes={"custody.escalation_id": cmd.escalation_id, "custody.via": cmd.via},
+        )
+
+    async def _escalation_traceparent(self, escalation_id: str) -> str | None:
+        try:
+            kv = await self.broker.key_value(subjects.KV_ESCALATIONS, declare=False)
+            entry = await kv.get(escalation_id)
+        except Exception:  # unknown or not yet open: the command keeps its own trace
+            return None
+        if not entry.value:
+            return None
+        value = json.loads(entry.value).get("traceparent")
+        return value if isinstance(value, str) else None
 
 
 __all__ = ["ANONYMOUS", "BusUnavailable", "Gateway"]
