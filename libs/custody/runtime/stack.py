@@ -161,8 +161,10 @@ class Stack:
             self.supervisor = None
         if self.postgres is not None:
             self.postgres.stop("fast")
+            self.postgres, self.database_url = None, os.environ.get("DATABASE_URL", "")
         if self.nats is not None:
             self.nats.stop()
+            self.nats, self.nats_url = None, os.environ.get("NATS_URL", "")
 
     def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> None:
         """Ready: both HTTP services answer /readyz and every durable has a puller waiting."""

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from custody import clock
 from custody.contracts import CommandIssued, Refusal
-from custody.contracts.facts import CommandAction
+from custody.contracts.facts import CommandAction, IncidentRole
 from custody.contracts.incident import ONE_LINE, PROSE
 from custody_intake.domain.event import check_model_text
 from custody_intake.domain.identity import command_event_id
@@ -32,6 +32,7 @@ class CommandBody(BaseModel):
     note: str = Field(default="", max_length=4000, json_schema_extra=PROSE)
     reason: str = Field(default="", max_length=1000, json_schema_extra=PROSE)
     to: str | None = Field(default=None, min_length=1, max_length=128, json_schema_extra=ONE_LINE)
+    role: IncidentRole | None = None  # assign_role: commander, decision_log or comms_lead
 
 
 class CommandResult(BaseModel):
@@ -82,6 +83,7 @@ def router(door: Door, wait_s: float) -> APIRouter:
                 to=body.to,
                 note=body.note,
                 reason=body.reason,
+                role=body.role,
                 via="api",
             )
             return await _relay(door, cmd, wait_s)
