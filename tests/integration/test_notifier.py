@@ -74,15 +74,18 @@ async def notifier(
     url: str, sink_dir: Path, channels: Mapping[str, Channel] | None = None
 ) -> AsyncIterator[Path]:
     """The real wiring of app.py, in-process; yields the sink file."""
-    settings = NotifierSettings(nats_url=url, sink_dir=sink_dir, public_url="https://c.test")
-    broker, on_start = build(settings, channels)
-    await broker.connect()
-    await on_start()
-    await broker.start()
+    settings = NotifierSettings(
+        nats_url=url, sink_dir=sink_dir, public_url="https://c.test", data_dir=sink_dir
+    )
+    built = build(settings, channels)
+    await built.broker.connect()
+    await built.on_start()
+    await built.broker.start()
     try:
         yield settings.sink_path()
     finally:
-        await broker.stop()
+        await built.broker.stop()
+        await built.on_stop()
 
 
 def new_page(escalation_id: str, **overrides: Any) -> PageRequested:

@@ -14,9 +14,11 @@ from custody_notifier.domain.claims import (
     EscalationNotVisible,
     EscalationUnreadable,
     EscalationView,
+    RetryAt,
     SendInProgress,
     claim_key,
     decide,
+    decide_for_claim,
     escape_token,
 )
 
@@ -196,3 +198,46 @@ def test_claim_keys_are_valid_kv_keys(recipient: str, channel: str, escalation_i
     assert not key.startswith(".")
     assert not key.endswith(".")
     assert ".." not in key
+
+
+# --- retry and skipped ----------------------------------------------------------------------
+
+RETRY_DUE = Claim(
+    status="retry", page_id="p1", claimed_at="t0", retry_at="2026-11-22T02:19:00+00:00"
+)
+RETRY_LATER = Claim(
+    status="retry", page_id="p1", claimed_at="t0", retry_at="2026-11-22T02:20:30+00:00"
+)
+SKIPPED = Claim(status="skipped", page_id="p1", claimed_at="t0", detail="escalation is accepted")
+
+
+def test_a_retry_claim_waits_exactly_until_its_retry_at() -> None:
+    with pytest.raises(RetryAt) as caught:
+        decide(RETRY_LATER, EscalationView("offered", 1), 1, NOW)
+    assert caught.value.delay_s == 30.0
+
+
+def test_a_due_retry_claim_sends_only_while_the_offer_stands() -> None:
+    assert decide(RETRY_DUE, EscalationView("offered", 1), 1, NOW).send
+    skipped = decide(RETRY_DUE, EscalationView("accepted", 1), 1, NOW)
+    assert (skipped.send, skipped.outcome) == (False, "page_skipped")
+
+
+def test_a_skipped_claim_is_re_announced_as_skipped() -> None:
+    assert decide(SKIPPED, EscalationView("offered", 1), 1, NOW) == Decision(
+        False, "page_skipped", "escalation is accepted"
+    )
+
+
+def test_new_statuses_survive_a_round_trip() -> None:
+    for claim in (RETRY_DUE, SKIPPED):
+        assert Claim.from_json(claim.to_json()) == claim
+
+
+def test_the_lease_is_a_parameter() -> None:
+    fresh = Claim(
+        status="claimed", page_id="p1", claimed_at=(NOW - timedelta(seconds=2)).isoformat()
+    )
+    with pytest.raises(SendInProgress):
+        decide_for_claim(fresh, NOW, timedelta(seconds=3))
+    assert decide_for_claim(fresh, NOW, timedelta(seconds=1)).outcome == "page_in_doubt"

@@ -1,4 +1,13 @@
-"""Channel adapters: the `Channel` protocol and the dev sink every channel uses for now."""
+"""Channel adapters: the `Channel` protocol, what a failed send means, the dev sink, and the
+choice between real providers and the sink, made from the environment.
+
+What `send` may raise, and what the notifier then does (README: "Never twice"):
+- `DeliveryFailed`: the provider definitely did not deliver, and retrying will not help
+  (bad number, unknown mailbox, 4xx). The page is failed and falls back to the next channel.
+- `RetryLater`: it definitely did not deliver, but may later (429, SMTP 4xx, connection
+  refused, or a 5xx from a provider that honours our idempotency key). The page waits.
+- anything else: the outcome is unknown, so the page is in doubt and never resent.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +16,7 @@ import hashlib
 import json
 import os
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
@@ -22,11 +32,27 @@ class DeliveryFailed(Exception):
     sending). Any *other* exception from `send` means the outcome is unknown: in doubt."""
 
 
+class RetryLater(Exception):
+    """The provider definitely did not deliver this time; try again after `after_s`.
+    `provider_wide`: the provider throttles us as a whole (429), so every page waits."""
+
+    def __init__(self, after_s: float, why: str, *, provider_wide: bool = False) -> None:
+        super().__init__(why)
+        self.after_s = after_s
+        self.provider_wide = provider_wide
+
+
 class Channel(Protocol):
     async def send(self, page: RenderedPage, address: str, idempotency_key: str) -> str:
         """Deliver one page; return the provider's id for it. Raise `DeliveryFailed` only
         when it is certain nothing went out."""
         ...
+
+
+def throttle_window_s(channel: Channel) -> float:
+    """A channel may declare `throttle_s`: at most one send per address per that window."""
+    value = getattr(channel, "throttle_s", 0.0)
+    return float(value) if isinstance(value, int | float) else 0.0
 
 
 class JsonLinesSink:
@@ -49,6 +75,7 @@ class JsonLinesSink:
                 "address": address,
                 "level": page.level,
                 "attempt": page.attempt,
+                "kind": page.kind,
                 "subject": page.subject,
                 "body": page.body,
                 "sent_at": self._now().isoformat(),
@@ -70,6 +97,19 @@ class JsonLinesSink:
 
 
 def dev_channels(sink_path: Path) -> Mapping[str, Channel]:
-    """Every channel name delivers to the one dev sink until real adapters exist."""
+    """Every channel name delivers to the one dev sink (`custody up`)."""
     sink = JsonLinesSink(sink_path)
     return dict.fromkeys(CHANNEL_NAMES, sink)
+
+
+@dataclass(frozen=True)
+class Channels:
+    """Where pages go, and where notices and batches go. With real providers both are the
+    same adapters; in dev, notices get their own file so pages.jsonl holds only pages."""
+
+    pages: Mapping[str, Channel]
+    notices: Mapping[str, Channel]
+
+    @classmethod
+    def same(cls, channels: Mapping[str, Channel]) -> Channels:
+        return cls(channels, channels)

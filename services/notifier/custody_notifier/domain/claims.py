@@ -11,11 +11,18 @@ called, so the record, not the broker's delivery count, decides what a redeliver
 | in_doubt         | (not read)                        | re-announce page_in_doubt              |
 | claimed, fresh   | (not read)                        | transient: a live sender is mid-send   |
 | claimed, expired | (not read)                        | page_in_doubt: the sender died         |
+| retry, not yet   | (not read)                        | transient: wait until its retry_at     |
+| retry, due       | offered, epoch == page.epoch      | send again (CAS on the claim revision) |
+| skipped          | (not read)                        | re-announce page_skipped               |
 | unreadable       | (not read)                        | page_in_doubt                          |
 | none             | missing, or older than page.epoch | transient: the escalator writes first  |
 | none             | offered, epoch == page.epoch      | send                                   |
 | none             | offered, another epoch            | page_skipped                           |
 | none             | any other state                   | page_skipped                           |
+
+`retry` means the provider refused *for now* (429, 4xx SMTP reply, connection refused): it
+definitely did not deliver, so the page may go out later, and the sender moves the claim back to
+`claimed` by compare-and-set on its revision, which only one sender can win.
 
 A claim is fresh for `CLAIM_LEASE` after `claimed_at`: longer than any live sender holds it
 (the send itself is bounded by the handler's timeout), so a duplicate that arrives while the
@@ -35,7 +42,8 @@ from typing import Any, Literal
 from custody.contracts import PageRequested
 from custody.contracts.facts import PageOutcomeKind
 
-ClaimStatus = Literal["claimed", "sent", "failed", "in_doubt", "unreadable"]
+ClaimStatus = Literal["claimed", "sent", "failed", "in_doubt", "retry", "skipped", "unreadable"]
+_STORED_STATUSES = ("claimed", "sent", "failed", "in_doubt", "retry", "skipped")
 
 CLAIM_LEASE = timedelta(seconds=45)
 
@@ -46,6 +54,15 @@ class NotYet(Exception):
 
 class SendInProgress(NotYet):
     """Another delivery of this page holds a fresh claim and is still sending."""
+
+
+class RetryAt(NotYet):
+    """Transient with a known time: the provider asked us to wait (Retry-After), or the
+    recipient's SMS window is still closed. The handler naks with exactly this delay."""
+
+    def __init__(self, delay_s: float, why: str) -> None:
+        super().__init__(why)
+        self.delay_s = max(0.0, delay_s)
 
 
 class EscalationNotVisible(NotYet):
@@ -68,6 +85,8 @@ class Claim:
     finished_at: str = ""
     provider_id: str = ""
     detail: str = ""
+    retry_at: str = ""  # status retry: not before this instant
+    receipt: str = ""  # the provider's delivery receipt, once one arrived
 
     def to_json(self) -> bytes:
         return json.dumps(asdict(self), sort_keys=True).encode()
@@ -78,7 +97,7 @@ class Claim:
         try:
             data = json.loads(raw or b"")
             status = data["status"]
-            if status not in ("claimed", "sent", "failed", "in_doubt"):
+            if status not in _STORED_STATUSES:
                 raise ValueError(status)
             return cls(
                 status=status,
@@ -88,6 +107,8 @@ class Claim:
                 finished_at=str(data.get("finished_at", "")),
                 provider_id=str(data.get("provider_id", "")),
                 detail=str(data.get("detail", "")),
+                retry_at=str(data.get("retry_at", "")),
+                receipt=str(data.get("receipt", "")),
             )
         except (ValueError, KeyError, TypeError):
             return cls(status="unreadable", page_id="", claimed_at="", detail=repr(raw)[:200])
@@ -121,10 +142,20 @@ class Decision:
 
 
 SEND = Decision(send=True, outcome=None, reason="offered to this epoch")
+SEND_AGAIN = Decision(send=True, outcome=None, reason="the provider's back-off is over")
 
 
-def decide_for_claim(claim: Claim, now: datetime) -> Decision:
-    """A claim exists: never call the provider again, only re-announce what it records."""
+def decide_for_claim(claim: Claim, now: datetime, lease: timedelta = CLAIM_LEASE) -> Decision:
+    """A claim exists: never call the provider again, only re-announce what it records; the
+    one exception is `retry`, which records that nothing went out."""
+    if claim.status == "retry":
+        retry_at = _parse_time(claim.retry_at)
+        if retry_at is not None and now < retry_at:
+            wait = (retry_at - now).total_seconds()
+            raise RetryAt(wait, f"provider back-off until {claim.retry_at}")
+        return SEND_AGAIN
+    if claim.status == "skipped":
+        return Decision(False, "page_skipped", claim.detail or "already skipped")
     if claim.status == "sent":
         return Decision(False, "page_sent", claim.detail or "already sent")
     if claim.status == "failed":
@@ -133,7 +164,7 @@ def decide_for_claim(claim: Claim, now: datetime) -> Decision:
         return Decision(False, "page_in_doubt", claim.detail or "send outcome unknown")
     if claim.status == "claimed":
         claimed_at = _parse_time(claim.claimed_at)
-        if claimed_at is not None and now - claimed_at < CLAIM_LEASE:
+        if claimed_at is not None and now - claimed_at < lease:
             raise SendInProgress(f"claimed at {claim.claimed_at}, still within its lease")
         return Decision(
             False,
@@ -176,7 +207,9 @@ def decide(
 ) -> Decision:
     """The whole table in one call (see the module docstring)."""
     if claim is not None:
-        return decide_for_claim(claim, now)
+        decision = decide_for_claim(claim, now)
+        if not decision.send:
+            return decision
     return decide_for_escalation(escalation, page_epoch)
 
 

@@ -10,7 +10,9 @@ SMS-class pages are six fixed lines whose first line is the subject:
     Case: https://…/e/esc-7f3a   Ack: reply "ack 7f3a"
 
 Clipping shortens field values, never the structure. Email, chat and webhook pages carry the
-whole proof packet and the routing summary. Pure: the recipient's zone comes in as a name.
+whole proof packet, the routing summary and the signed ack and resolve links (signed by the
+handler and passed in as `PageLinks`, so this stays pure). The recipient's zone comes in as a
+name. Channel-specific shapes (email HTML, chat blocks, webhook JSON) are in formats.py.
 """
 
 from __future__ import annotations
@@ -39,6 +41,17 @@ _THRESHOLD_TEXT = {
 
 
 @dataclass(frozen=True)
+class PageLinks:
+    """The signed action links of one page and its email reply address ("" when absent)."""
+
+    ack_url: str = ""
+    resolve_url: str = ""
+    ack_token: str = ""
+    resolve_token: str = ""
+    reply_to: str = ""
+
+
+@dataclass(frozen=True)
 class RenderedPage:
     """What a channel adapter delivers, plus the identity of the page it belongs to."""
 
@@ -52,17 +65,28 @@ class RenderedPage:
     body: str
     ack_code: str
     case_url: str
+    severity: str = ""
+    title: str = ""
+    links: PageLinks = PageLinks()
+    kind: str = "page"  # page | bundle | notice | digest | morning
 
 
-def render(page: PageRequested, *, timezone: str, case_url_base: str) -> RenderedPage:
+def render(
+    page: PageRequested,
+    *,
+    timezone: str,
+    case_url_base: str,
+    links: PageLinks | None = None,
+) -> RenderedPage:
     """`timezone` is the recipient's IANA zone: the detected time is shown in it."""
     ack = ack_code(page.escalation_id)
     url = case_url(case_url_base, page.escalation_id)
     subject = render_subject(page)
+    signed = links or PageLinks()
     if page.channel in SMS_CLASS_CHANNELS:
         body = _sms_body(page, subject, timezone, url, ack)
     else:
-        body = _full_body(page, subject, timezone, url, ack)
+        body = _full_body(page, subject, timezone, url, ack, signed)
     return RenderedPage(
         page_id=page.page_id,
         escalation_id=page.escalation_id,
@@ -74,6 +98,9 @@ def render(page: PageRequested, *, timezone: str, case_url_base: str) -> Rendere
         body=body,
         ack_code=ack,
         case_url=url,
+        severity=page.severity.value,
+        title=one_line(page.title) or "(untitled)",
+        links=signed,
     )
 
 
@@ -127,7 +154,9 @@ def _sms_body(page: PageRequested, subject: str, timezone: str, url: str, ack: s
     return "\n".join(lines)
 
 
-def _full_body(page: PageRequested, subject: str, timezone: str, url: str, ack: str) -> str:
+def _full_body(
+    page: PageRequested, subject: str, timezone: str, url: str, ack: str, links: PageLinks
+) -> str:
     local, zone = local_time(page.detected_at, timezone)
     utc = page.detected_at.astimezone(UTC)
     head = [
@@ -149,6 +178,10 @@ def _full_body(page: PageRequested, subject: str, timezone: str, url: str, ack: 
         f"Case: {url}",
         f'Ack: reply "ack {ack}", or open the case to acknowledge or resolve.',
     ]
+    if links.ack_url:
+        tail.append(f"Acknowledge: {links.ack_url}")
+    if links.resolve_url:
+        tail.append(f"Resolve: {links.resolve_url}")
     return "\n".join([*head, *_proof_lines(page.proof), *tail])
 
 
