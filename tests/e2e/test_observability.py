@@ -11,8 +11,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import nats
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from custody import subjects
+from custody.bus.provisioning import provision_jetstream
 from tests.e2e.conftest import System, running_system
 from tests.fakes.callbacks import CallbackClient
 
@@ -110,3 +114,65 @@ def test_every_log_line_for_the_escalation_carries_its_ids(observed: System) -> 
     for entry in lines:
         assert entry.get("escalation_id") == esc, entry
         assert entry.get("trace_id"), entry
+
+
+def service_urls(system: System) -> dict[str, str]:
+    state = json.loads(system.stack.state_path.read_text())
+    return {name: info["url"] for name, info in state["services"].items() if "url" in info}
+
+
+def test_every_service_serves_parseable_metrics_with_the_domain_metrics(observed: System) -> None:
+    urls = service_urls(observed)
+    assert set(urls) >= {"intake", "router", "escalator", "notifier", "ledger"}
+    wanted = {
+        "custody_pages",
+        "custody_pages_in_doubt",
+        "custody_time_to_ack_seconds",
+        "custody_escalation_transitions",
+        "custody_ledger_lag_seconds",
+        "custody_dlq_depth",
+        "custody_consumer_pending",
+        "custody_consumer_ack_pending",
+        "custody_policy_version_info",
+    }
+    for name, url in urls.items():
+        text = httpx.get(f"{url}/metrics", timeout=5).text
+        families = {f.name for f in text_string_to_metric_families(text)}
+        assert wanted <= families, (name, sorted(wanted - families))
+
+
+def test_readyz_turns_unready_when_a_durable_is_deleted_and_back_after_provision(
+    observed: System,
+) -> None:
+    router = service_urls(observed)["router"]
+    assert httpx.get(f"{router}/readyz", timeout=5).status_code == 200
+
+    async def delete() -> None:
+        nc = await nats.connect(observed.stack.admin_nats_url)
+        try:
+            await nc.jetstream().delete_consumer(subjects.INCIDENTS, "router")
+        finally:
+            await nc.close()
+
+    asyncio.run(delete())
+    started = time.monotonic()
+    observed.wait_for(
+        "router unready",
+        lambda: httpx.get(f"{router}/readyz", timeout=5).status_code == 503,
+        timeout=10,
+    )
+    print(f"[e2e] unready {time.monotonic() - started:.2f}s after deleting the durable")
+
+    async def reprovision() -> None:
+        nc = await nats.connect(observed.stack.admin_nats_url)
+        try:
+            await provision_jetstream(nc.jetstream())
+        finally:
+            await nc.close()
+
+    asyncio.run(reprovision())
+    observed.wait_for(
+        "router ready",
+        lambda: httpx.get(f"{router}/readyz", timeout=5).status_code == 200,
+        timeout=10,
+    )

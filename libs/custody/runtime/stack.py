@@ -224,6 +224,7 @@ class Stack:
 
     def _service_state(self, label: str, pid: int) -> dict[str, Any]:
         port = self.ports.get(label) if label.split("-")[0] in HTTP_SERVICES else None
+        port = port or self.ports.get(f"{label}_health")
         return {"pid": pid} if port is None else {"pid": pid, "url": f"http://127.0.0.1:{port}"}
 
     def _write_state(self, _pids: dict[str, int]) -> None:
@@ -242,6 +243,9 @@ class Stack:
             "CUSTODY_TRACE_FILE": str(self.trace_path),
             "CUSTODY_NATS_MONITOR_URL": self.nats.monitor_url if self.nats else "",
             "CUSTODY_REPLICA": str(index),
+            "CUSTODY_HEALTH_PORT": str(
+                self.ports.get(f"{self.replica_label(service, index)}_health", 0)
+            ),
             "PYTHONUNBUFFERED": "1",
         }
         if service == "ledger":
@@ -269,7 +273,14 @@ class Stack:
             for name in HTTP_SERVICES
             for i in range(2, self.replicas[name] + 1)
         ]
-        for name in ("nats", "nats_monitor", "postgres", "intake", "ledger", *replicas):
+        # Services without an HTTP API get a health port: /healthz, /readyz, /metrics.
+        health = [
+            f"{self.replica_label(name, i)}_health"
+            for name in subjects.SERVICES
+            if name not in HTTP_SERVICES
+            for i in range(1, self.replicas[name] + 1)
+        ]
+        for name in ("nats", "nats_monitor", "postgres", "intake", "ledger", *replicas, *health):
             saved.setdefault(name, free_port())
         self.ports = saved
         path.write_text(json.dumps(saved, indent=2) + "\n")
