@@ -14,21 +14,26 @@ from custody import clock, durability, subjects
 from custody.auth.credentials import PrincipalKind, generate_token, store_principals
 from custody.bus.provisioning import provision_jetstream
 from custody.policy import Policy, load_policy, policy_version
-from custody.policy.store import apply_policy, load_current
+from custody.policy.store import apply_and_record, load_current
 
 EXAMPLE_POLICY = Path(__file__).parent / "policy" / "example.yaml"
 
 
-async def migrate_ledger(database_url: str) -> None:
+async def migrate_ledger(database_url: str, role_secrets: Path | None = None) -> dict[str, str]:
     """The schema belongs to the ledger (the only Postgres writer). It is found by module path
-    at run time, as `custody run` finds every service, so libs never imports a service."""
+    at run time, as `custody run` finds every service, so libs never imports a service.
+
+    With a superuser's `database_url` this also sets up the ledger's three roles (owner, app,
+    reader); given `role_secrets` (dev), their passwords are kept there and their URLs are
+    returned as {"owner", "app", "reader"}: the ledger service logs in with "app"."""
     module: Any = importlib.import_module("custody_ledger.migrate")
-    await module.migrate(database_url)
+    urls: dict[str, str] = await module.migrate(database_url, role_secrets=role_secrets)
     conn = await asyncpg.connect(database_url)
     try:
         durability.refuse(await durability.postgres_violations(conn))
     finally:
         await conn.close()
+    return urls
 
 
 def ensure_credentials(path: Path, policy: Policy) -> dict[str, str]:
@@ -51,12 +56,15 @@ async def provision_all(
     policy_path: Path,
     credentials_path: Path | None,
     author: str = "custody provision",
+    ledger_role_secrets: Path | None = None,
+    stream_replicas: int = 1,
 ) -> dict[str, object]:
+    """`ledger_role_secrets`: see `migrate_ledger`; the report then holds `ledger_app_url`."""
     policy = load_policy(policy_path)
     nc = await nats.connect(nats_url, name="custody-provision", connect_timeout=5)
     try:
         js = nc.jetstream()
-        report = await provision_jetstream(js)
+        report = await provision_jetstream(js, stream_replicas)  # R1 locally, R3 in a cluster
         if credentials_path is not None:
             tokens = ensure_credentials(credentials_path, policy)
             kinds: dict[str, PrincipalKind] = {n: "person" for n in policy.people}
@@ -67,15 +75,18 @@ async def provision_all(
         current = await load_current(policy_kv)
         version = policy_version(policy)
         if current is None or current.version != version:
-            await apply_policy(policy_kv, policy, author, clock.now())
+            # Recorded as a fact too, so the ledger knows every version that ever ran.
+            await apply_and_record(js, policy_kv, policy, author, clock.now())
     finally:
         await nc.close()
+    ledger_urls: dict[str, str] = {}
     if database_url is not None:
-        await migrate_ledger(database_url)
+        ledger_urls = await migrate_ledger(database_url, ledger_role_secrets)
     return {
         "streams": list(report.streams),
         "consumers": list(report.consumers),
         "buckets": list(report.buckets),
         "policy_version": version,
         "database": database_url is not None,
+        **({"ledger_app_url": ledger_urls["app"]} if "app" in ledger_urls else {}),
     }

@@ -3,63 +3,39 @@ nobody can edit, keeps the projection right whatever the arrival order, and serv
 
 import asyncio
 import itertools
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import asyncpg
-import httpx
 import nats
 import pytest
-from faststream.nats import NatsBroker
 
-import custody.policy
-from custody import clock, subjects
-from custody.auth.credentials import store_principals
-from custody.bus.connection import make_broker
-from custody.bus.provisioning import consumer_config, provision_jetstream
-from custody.bus.publishing import MSG_ID_HEADER, TYPE_HEADER, publish
-from custody.policy.loader import load_policy
-from custody.policy.store import apply_policy
+from custody import subjects
+from custody.bus.provisioning import consumer_config
+from custody.bus.publishing import MSG_ID_HEADER, TYPE_HEADER
 from custody.runtime.nats_server import NatsServer
 from custody.runtime.postgres import PostgresServer
-from custody.settings import LedgerSettings
-from custody_ledger import api, handlers
-from custody_ledger.adapters.database import Database
-from custody_ledger.adapters.directory import Directory
+from custody_ledger import handlers
 from custody_ledger.adapters.fact_writer import FactWriter
-from custody_ledger.adapters.health import Readiness
-from custody_ledger.adapters.reads import Reads
 from custody_ledger.domain.chain import GENESIS
 from custody_ledger.domain.facts import Fact
 from custody_ledger.migrate import migrate
 from custody_ledger.verify import verify_ledger
+from tests.integration import ledger_harness as harness
+from tests.integration.ledger_harness import (
+    Ledger,
+    Urls,
+    eventually,
+    new_id,
+    start_ledger,
+    stop_ledger,
+)
+from tests.integration.ledger_harness import has_facts as _has
 from tests.unit.ledger import factories as f
 
+bus, ledger, ledger_urls = harness.bus, harness.ledger, harness.ledger_urls  # fixtures
+
 pytestmark = pytest.mark.timeout(60)
-
-
-@dataclass
-class Ledger:
-    broker: NatsBroker
-    database: Database
-    url: str
-    http: httpx.AsyncClient
-    tokens: dict[str, str]
-
-    async def publish(self, sent: f.Sent) -> None:
-        subject, message = sent
-        await publish(self.broker, subject, message)
-
-    async def fetch(self, sql: str, *args: Any) -> list[Any]:
-        async with self.database.connection() as conn:
-            return list(await conn.fetch(sql, *args))
-
-    async def get(self, path: str, who: str | None) -> httpx.Response:
-        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
-        return await self.http.get(path, headers=headers)
 
 
 class CrashAfterCommit:
@@ -76,78 +52,6 @@ class CrashAfterCommit:
             if self.seen == 1:
                 raise ConnectionResetError("simulated crash after commit")
         return new
-
-
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 10.0) -> None:
-    deadline = asyncio.get_running_loop().time() + within
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.05)
-
-
-def new_id() -> str:
-    return f"esc-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture
-async def bus(nats_server: NatsServer) -> AsyncIterator[nats.NATS]:
-    nc = await nats.connect(nats_server.url)
-    js = nc.jetstream()
-    await provision_jetstream(js)
-    suffix = uuid.uuid4().hex[:6]
-    tokens = {name: f"tok-{name}-{suffix}" for name in ("bob", "carol", "dave", "monitor-1")}
-    await store_principals(
-        await js.key_value(subjects.KV_CREDENTIALS),
-        {
-            token: (name, "agent" if name == "monitor-1" else "person")
-            for name, token in tokens.items()
-        },
-    )
-    policy = load_policy(Path(custody.policy.__file__).parent / "example.yaml")
-    await apply_policy(await js.key_value(subjects.KV_POLICY), policy, "test", clock.now())
-    nc.tokens = tokens  # type: ignore[attr-defined]
-    yield nc
-    await nc.close()
-
-
-async def start_ledger(
-    nats_url: str,
-    database_url: str,
-    tokens: dict[str, str],
-    wrap: Callable[[FactWriter], handlers.Writer] = lambda w: w,
-    specs: Sequence[subjects.ConsumerSpec] = subjects.LEDGER_CONSUMERS,
-) -> Ledger:
-    settings = LedgerSettings(nats_url=nats_url, database_url=database_url)
-    broker = make_broker(settings, "ledger")
-    database = Database(database_url)
-    await database.pool()
-    handlers.register(broker, wrap(FactWriter(database)), specs, batch_size=64)
-    readiness = Readiness(broker, database, subjects.LEDGER_CONSUMERS)
-    app = api.create_app(Reads(database), Directory(broker), readiness.checks)
-    await broker.start()
-    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ledger")
-    return Ledger(broker, database, database_url, http, tokens)
-
-
-@pytest.fixture
-async def ledger(
-    bus: nats.NATS, nats_server: NatsServer, fresh_database: str
-) -> AsyncIterator[Ledger]:
-    running = await start_ledger(nats_server.url, fresh_database, bus.tokens)  # type: ignore[attr-defined]
-    yield running
-    await stop_ledger(running)
-
-
-async def stop_ledger(running: Ledger) -> None:
-    await running.http.aclose()
-    await running.broker.stop()
-    await running.database.close()
-
-
-async def count_facts(ledger: Ledger, eid: str) -> int:
-    rows = await ledger.fetch("SELECT count(*) AS n FROM facts WHERE escalation_id = $1", eid)
-    return int(rows[0]["n"])
 
 
 # --- recording and projection -----------------------------------------------------------
@@ -211,10 +115,6 @@ async def test_facts_in_any_order_are_recorded_projected_and_served(ledger: Ledg
     inbox = (await ledger.get("/v1/inbox", "bob")).json()
     assert [i["escalation_id"] for i in inbox if i["escalation_id"] == eid] == [eid]
     assert eid not in {i["escalation_id"] for i in (await ledger.get("/v1/inbox", "carol")).json()}
-
-
-async def _has(ledger: Ledger, eid: str, n: int) -> bool:
-    return await count_facts(ledger, eid) >= n
 
 
 async def test_visibility_and_auth_errors(ledger: Ledger) -> None:
@@ -292,7 +192,7 @@ async def test_an_undecodable_message_is_still_recorded(ledger: Ledger) -> None:
 
 
 async def test_a_redelivered_fact_is_recorded_once(
-    bus: nats.NATS, nats_server: NatsServer, fresh_database: str
+    bus: nats.NATS, nats_server: NatsServer, ledger_urls: Urls, tmp_path: Path
 ) -> None:
     eid = new_id()
     sent = f.raised_message(eid)
@@ -302,7 +202,8 @@ async def test_a_redelivered_fact_is_recorded_once(
         crash.append(CrashAfterCommit(writer, sent[1].event_id))
         return crash[0]
 
-    running = await start_ledger(nats_server.url, fresh_database, bus.tokens, wrap)  # type: ignore[attr-defined]
+    tokens = bus.tokens  # type: ignore[attr-defined]
+    running = await start_ledger(nats_server.url, ledger_urls, tokens, wrap, state_dir=tmp_path)
     try:
         await running.publish(sent)
 
@@ -316,7 +217,7 @@ async def test_a_redelivered_fact_is_recorded_once(
         assert crash[0].seen == 2  # committed, "crashed", came back once, then acked
         rows = await running.fetch("SELECT seq FROM facts WHERE msg_id = $1", sent[1].event_id)
         assert len(rows) == 1
-        assert (await verify_ledger(fresh_database))["ok"]
+        assert (await verify_ledger(ledger_urls.reader))["ok"]
     finally:
         await stop_ledger(running)
 
@@ -363,7 +264,7 @@ class FailFirst:
 
 
 async def test_a_fact_past_max_deliver_is_held_not_dropped(
-    bus: nats.NATS, nats_server: NatsServer, fresh_database: str
+    bus: nats.NATS, nats_server: NatsServer, ledger_urls: Urls, tmp_path: Path
 ) -> None:
     eid = new_id()
     sent = f.raised_message(eid)
@@ -381,12 +282,9 @@ async def test_a_fact_past_max_deliver_is_held_not_dropped(
         flaky.append(FailFirst(writer, sent[1].event_id, failures=3))
         return flaky[0]
 
+    tokens = bus.tokens  # type: ignore[attr-defined]
     running = await start_ledger(
-        nats_server.url,
-        fresh_database,
-        bus.tokens,
-        wrap,
-        specs=(spec,),  # type: ignore[attr-defined]
+        nats_server.url, ledger_urls, tokens, wrap, specs=(spec,), state_dir=tmp_path
     )
     try:
         await running.publish(sent)
@@ -420,20 +318,25 @@ async def test_facts_are_hash_chained_and_append_only(ledger: Ledger) -> None:
         "entries": len(rows),
         "first_bad_seq": None,
         "reason": "",
+        "checkpoints": 0,
+        "checkpoint_sources": {"file": None},
     }
 
-    for statement in (
-        "UPDATE facts SET actor = 'mallory' WHERE seq = 1",
-        "DELETE FROM facts WHERE seq = 1",
-        "TRUNCATE facts",
-    ):
-        with pytest.raises(asyncpg.PostgresError, match="append-only"):
-            await ledger.fetch(statement)
-    assert len(await ledger.fetch("SELECT seq FROM facts")) == len(rows)
-
-    # Someone who can switch the guard off still cannot edit unnoticed.
-    conn = await asyncpg.connect(ledger.url)
+    conn = await asyncpg.connect(ledger.urls.admin)
     try:
+        for statement in (
+            "UPDATE facts SET actor = 'mallory' WHERE seq = 1",
+            "DELETE FROM facts WHERE seq = 1",
+            "TRUNCATE facts",
+        ):
+            # ledger_app has no such privilege; even a superuser meets the triggers.
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="permission denied"):
+                await ledger.fetch(statement)
+            with pytest.raises(asyncpg.InsufficientPrivilegeError, match="append-only"):
+                await conn.execute(statement)
+        assert len(await ledger.fetch("SELECT seq FROM facts")) == len(rows)
+
+        # A superuser can switch the guard off, and still cannot edit unnoticed.
         await conn.execute("ALTER TABLE facts DISABLE TRIGGER facts_no_update")
         await conn.execute("UPDATE facts SET payload = '{\"edited\": true}' WHERE seq = 2")
     finally:
@@ -442,14 +345,28 @@ async def test_facts_are_hash_chained_and_append_only(ledger: Ledger) -> None:
     assert (verdict["ok"], verdict["first_bad_seq"]) == (False, 2)
 
 
-async def test_migrate_is_idempotent(fresh_database: str) -> None:
-    await migrate(fresh_database)
-    await migrate(fresh_database)
+async def test_migrate_is_idempotent(fresh_database: str, tmp_path: Path) -> None:
+    secrets = tmp_path / "roles.json"
+    first = await migrate(fresh_database, role_secrets=secrets)
+    assert await migrate(fresh_database, role_secrets=secrets) == first
+    assert set(first) == {"owner", "app", "reader"}
+    assert first["app"].startswith("postgresql://ledger_app:")
+    assert secrets.stat().st_mode & 0o777 == 0o600
     conn = await asyncpg.connect(fresh_database)
     try:
         versions = [r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")]
-        assert versions == ["0001_facts", "0002_escalations"]
+        assert versions == [
+            "0001_facts", "0002_escalations", "0003_roles", "0004_checkpoints_reviews",
+            "0005_reports",
+        ]  # fmt: skip
         assert await conn.fetchval("SELECT count(*) FROM chain_head") == 1
+        owners = {
+            r["tableowner"]
+            for r in await conn.fetch(
+                "SELECT tableowner FROM pg_tables WHERE schemaname = 'public'"
+            )
+        }
+        assert owners == {"ledger_owner"}
     finally:
         await conn.close()
 

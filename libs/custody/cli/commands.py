@@ -117,16 +117,24 @@ async def act(ctx: Context, args: argparse.Namespace) -> int:
 
 
 async def ledger(ctx: Context, args: argparse.Namespace) -> int:
+    """Every link of the chain, and every signed checkpoint: from the file and public key in the
+    data dir (where the ledger keeps them under `custody up`) and from the CHECKPOINTS stream."""
     import importlib
     import os
 
     database_url = os.environ.get("DATABASE_URL") or ctx.state().get("database_url")
     if not database_url:
         raise CliError("ledger verify needs DATABASE_URL or a running `custody up`")
+    nats_url = os.environ.get("NATS_URL") or ctx.state().get("nats_url") or None
     module: Any = importlib.import_module("custody_ledger.verify")
-    report: dict[str, Any] = await module.verify(database_url)
+    try:
+        report: dict[str, Any] = await module.verify_ledger(
+            database_url, data_dir=ctx.data_dir, nats_url=nats_url
+        )
+    except (OSError, ValueError) as exc:  # Postgres unreachable, an unreadable key file
+        raise CliError(f"ledger verify: {exc}") from exc
     human = (
-        f"ledger ok: {report['entries']} entries"
+        f"ledger ok: {report['entries']} entries, {report['checkpoints']} signed checkpoints"
         if report["ok"]
         else f"ledger NOT ok at seq {report['first_bad_seq']}: {report['reason']}"
     )

@@ -24,6 +24,8 @@ COMMAND_MODULES = (
     "custody.cli.intake_commands",
     "custody.cli.bench_commands",
     "custody.cli.policy_commands",
+    "custody.cli.deploy",
+    "custody.cli.report_commands",
 )
 
 

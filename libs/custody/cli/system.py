@@ -84,7 +84,11 @@ async def provision(ctx: Context, args: argparse.Namespace) -> int:
         raise CliError("provision needs NATS_URL (and DATABASE_URL for the ledger schema)")
     database_url = os.environ.get("DATABASE_URL") or ctx.state().get("database_url")
     report = await provision_all(
-        nats_url, database_url, args.policy or EXAMPLE_POLICY, args.credentials
+        nats_url,
+        database_url,
+        args.policy or EXAMPLE_POLICY,
+        args.credentials,
+        stream_replicas=args.stream_replicas,
     )
     emit(ctx.json, report, f"provisioned: policy {report['policy_version']}")
     return 0
@@ -108,5 +112,6 @@ def register(add: Any) -> None:
     p = add("provision", provision, "create streams, consumers, buckets and the ledger schema")
     p.add_argument("--policy", type=Path, default=None)
     p.add_argument("--credentials", type=Path, default=None)
+    p.add_argument("--stream-replicas", type=int, default=1, help="3 in a NATS cluster")
     p = add("run", run, "run one service in the foreground")
     p.add_argument("service", choices=subjects.SERVICES)

@@ -8,17 +8,22 @@ API never confirms that an id exists to someone who may not see it.
 # No `from __future__ import annotations`: FastAPI reads the route signatures at runtime.
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, FastAPI, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from custody import clock
 from custody.auth.credentials import Principal
+from custody_ledger import report_routes, web
+from custody_ledger.adapters.batched_writer import Writer
+from custody_ledger.adapters.metrics import CONTENT_TYPE
 from custody_ledger.adapters.outage import Unavailable
 from custody_ledger.adapters.reads import Reads
+from custody_ledger.api_errors import ApiError, Caller
 from custody_ledger.domain import documents, paging
 from custody_ledger.domain.projection import Escalation
 from custody_ledger.domain.visibility import can_see
@@ -29,19 +34,6 @@ STATES = ("open", "offered", "accepted", "resolved", "deferred", "digest", "mute
 class Directory(Protocol):
     async def principal(self, token: str) -> Principal | None: ...
     async def admins(self) -> frozenset[str]: ...
-
-
-@dataclass(frozen=True)
-class Caller:
-    name: str
-    kind: str
-    is_admin: bool
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, error_code: str, field: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.error_code, self.field, self.message = status, error_code, field, message
 
 
 def _error(status: int, code: str, field: str, message: str, **headers: str) -> JSONResponse:
@@ -69,11 +61,18 @@ def create_app(
     reads: Reads,
     directory: Directory,
     readiness: Callable[[], Awaitable[dict[str, bool]]],
+    *,
+    writer: Writer | None = None,
+    metrics: Callable[[], bytes] | None = None,
+    now: Callable[[], datetime] = clock.now,
 ) -> FastAPI:
+    """`writer` enables attaching reviews; `metrics` serves GET /metrics (Prometheus text);
+    `now` is the clock of reports and reviews."""
     app = FastAPI(
         title="Custody ledger",
         version="1",
-        description="Escalations, inboxes, timelines and traces, read from the ledger.",
+        description="Escalations, inboxes, timelines, traces, reports and reviews, read from"
+        " (and reviews written to) the ledger.",
     )
     _install_error_handlers(app)
     bearer = HTTPBearer(auto_error=False, description="A person's or agent's token")
@@ -144,6 +143,16 @@ def create_app(
     async def inbox(who: Who) -> list[dict[str, Any]]:
         """What the caller holds or is being offered, as `custody inbox --json`."""
         return [documents.summary(v) for v in await reads.inbox(who.name)]
+
+    report_routes.install(app, caller, reads, writer, now)
+    web.install(app, reads, directory, now=now)  # `/`, `/e/{id}`: the web inbox
+
+    if metrics is not None:
+
+        @app.get("/metrics", tags=["health"], response_class=Response)
+        async def prometheus() -> Response:
+            """Prometheus metrics: custody_ledger_lag_seconds, consumer backlogs, throughput."""
+            return Response(metrics(), media_type=CONTENT_TYPE)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:

@@ -1,40 +1,68 @@
-"""Wiring for `custody run ledger`: settings, telemetry, broker, Postgres, handlers, API."""
+"""Wiring for `custody run ledger`: settings, telemetry, broker, Postgres, handlers, checkpoints,
+metrics, API."""
 
 from __future__ import annotations
+
+import asyncio
 
 import structlog
 
 from custody import lifecycle, subjects, telemetry
 from custody.bus.connection import make_broker
-from custody.settings import LedgerSettings
 from custody_ledger import api, handlers
+from custody_ledger.adapters import signing_key
+from custody_ledger.adapters.checkpoint_file import CheckpointFile
+from custody_ledger.adapters.checkpointer import Checkpointer, nats_publisher
 from custody_ledger.adapters.database import Database
 from custody_ledger.adapters.directory import Directory
 from custody_ledger.adapters.fact_writer import FactWriter
 from custody_ledger.adapters.health import Readiness
+from custody_ledger.adapters.metrics import LedgerMetrics, poll_consumers
 from custody_ledger.adapters.reads import Reads
+from custody_ledger.config import LedgerConfig
 
 log = structlog.get_logger(__name__)
 
 
 async def main() -> None:
-    settings = LedgerSettings()
+    settings = LedgerConfig()
     telemetry.setup("ledger", settings.log_level, settings.trace_file)
     broker = make_broker(settings, "ledger")
     database = Database(settings.database_url, min_size=1, max_size=4)
-    handlers.register(
-        broker, FactWriter(database), subjects.LEDGER_CONSUMERS, batch_size=settings.batch_size
+    metrics = LedgerMetrics()
+    writer = FactWriter(database)
+    specs = subjects.LEDGER_CONSUMERS
+    handlers.register(broker, writer, specs, batch_size=settings.batch_size, metrics=metrics)
+    checkpointer = Checkpointer(
+        database,
+        signing_key.load_or_create(settings.signing_key_path()),
+        CheckpointFile(settings.checkpoint_path()),
+        nats_publisher(broker),
+        every_n=settings.checkpoint_every,
+        every_s=settings.checkpoint_interval_s,
+        metrics=metrics,
     )
-    readiness = Readiness(broker, database, subjects.LEDGER_CONSUMERS)
-    http_app = api.create_app(Reads(database), Directory(broker), readiness.checks)
+    readiness = Readiness(broker, database, specs)
+    http_app = api.create_app(
+        Reads(database), Directory(broker), readiness.checks, writer=writer, metrics=metrics.render
+    )
+    background: list[asyncio.Task[None]] = []
 
     async def on_start() -> None:
-        # Migrate now if Postgres is up; if not, the first write retries it, and until
-        # then batches are nakked and wait in JetStream (paging never depends on us).
+        # Connect now if Postgres is up; if not, the first write retries, and until then
+        # messages wait (held, or in JetStream): paging never depends on us.
         try:
             await database.pool()
         except Exception as exc:  # refused, starting up, auth: all just mean "not yet"
             log.warning("ledger.database_unavailable_at_start", error=repr(exc))
+        background.append(asyncio.create_task(checkpointer.run()))
+        background.append(asyncio.create_task(poll_consumers(broker, specs, metrics)))
+
+    async def on_stop() -> None:
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await database.close()
 
     await lifecycle.serve(
         "ledger",
@@ -43,5 +71,5 @@ async def main() -> None:
         host=settings.ledger_host,
         port=settings.ledger_port,
         on_start=on_start,
-        on_stop=database.close,
+        on_stop=on_stop,
     )

@@ -1,16 +1,23 @@
 """Apply the numbered SQL files in migrations/ once each, recorded in `schema_migrations`.
 
-Idempotent and safe to run from several replicas at once (a session advisory lock
-serialises them). `custody provision` calls `migrate` by module path.
+`custody provision` calls `migrate` by module path. With a superuser's URL (dev, or a DBA's
+first run) it also sets up the three roles (roles.py), runs the migrations as `ledger_owner`
+(`SET ROLE`, so the owner owns everything) and installs the guard. With the owner's own URL it
+only runs the migrations. Idempotent and safe from several replicas at once (a session
+advisory lock serialises them).
 """
 
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import structlog
+
+from custody_ledger import roles
 
 log = structlog.get_logger(__name__)
 
@@ -43,29 +50,49 @@ async def _ensure_database(database_url: str) -> None:
         await conn.close()
 
 
-async def migrate(database_url: str) -> None:
+async def _apply(conn: Any) -> None:
+    await conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+    )
+    applied = {r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")}
+    for version, sql in migrations():
+        if version in applied:
+            continue
+        async with conn.transaction():
+            await conn.execute(sql)
+            await conn.execute("INSERT INTO schema_migrations (version) VALUES ($1)", version)
+        log.info("ledger.migration_applied", version=version)
+
+
+async def _as_superuser(conn: Any, role_secrets: Path | None) -> None:
+    passwords = roles.dev_passwords(role_secrets) if role_secrets is not None else None
+    await roles.bootstrap(conn, passwords)
+    await conn.execute(f"SET ROLE {roles.OWNER}")
+    try:
+        await _apply(conn)
+    finally:
+        await conn.execute("RESET ROLE")
+    await roles.install_guard(conn)
+
+
+async def migrate(database_url: str, role_secrets: Path | None = None) -> dict[str, str]:
+    """Migrate; returns {"owner", "app", "reader"} -> URL when `database_url` is a superuser's
+    and `role_secrets` is given (the roles' dev passwords are kept there), else {}."""
     await _ensure_database(database_url)
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("SELECT pg_advisory_lock($1)", _LOCK_KEY)
         try:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
-            )
-            applied = {
-                r["version"] for r in await conn.fetch("SELECT version FROM schema_migrations")
-            }
-            for version, sql in migrations():
-                if version in applied:
-                    continue
-                async with conn.transaction():
-                    await conn.execute(sql)
-                    await conn.execute(
-                        "INSERT INTO schema_migrations (version) VALUES ($1)", version
-                    )
-                log.info("ledger.migration_applied", version=version)
+            superuser = await roles.is_superuser(conn)
+            if superuser:
+                await _as_superuser(conn, role_secrets)
+            else:
+                await _apply(conn)
         finally:
             await conn.execute("SELECT pg_advisory_unlock($1)", _LOCK_KEY)
     finally:
         await conn.close()
+    if not superuser or role_secrets is None:
+        return {}
+    return roles.role_urls(database_url, roles.dev_passwords(role_secrets))

@@ -29,10 +29,20 @@ class Writer(Protocol):
     async def append(self, facts: Sequence[Fact]) -> int: ...
 
 
+class Observer(Protocol):
+    """Told about every transaction (metrics.LedgerMetrics is one)."""
+
+    def batch(self, new: int, total: int) -> None: ...
+    def batch_failed(self) -> None: ...
+
+
 class BatchedWriter:
-    def __init__(self, writer: Writer, *, window_s: float = 0.005) -> None:
+    def __init__(
+        self, writer: Writer, *, window_s: float = 0.005, observer: Observer | None = None
+    ) -> None:
         self._writer = writer
         self._window_s = window_s
+        self._observer = observer
         self._pending: list[tuple[Fact, asyncio.Future[None]]] = []
         self._flusher: asyncio.Task[None] | None = None
 
@@ -51,6 +61,8 @@ class BatchedWriter:
             new = await self._writer.append([fact for fact, _ in batch])
         except BaseException as exc:
             log.warning("ledger.batch_failed", size=len(batch), error=repr(exc))
+            if self._observer is not None:
+                self._observer.batch_failed()
             failure = exc if isinstance(exc, Exception) else RuntimeError("ledger stopping")
             for _, done in batch:
                 if not done.done():
@@ -61,5 +73,7 @@ class BatchedWriter:
         for _, done in batch:
             if not done.done():
                 done.set_result(None)
+        if self._observer is not None:
+            self._observer.batch(new, len(batch))
         if new:
             log.info("ledger.recorded", new=new, duplicates=len(batch) - new)

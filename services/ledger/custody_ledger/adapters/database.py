@@ -1,8 +1,9 @@
-"""The Postgres pool: created on first use (after migrating), and kept across restarts.
+"""The Postgres pool: created on first use, and kept across restarts.
 
 A Postgres outage must only pause the ledger, so nothing here connects at import or start:
 `pool()` retries creation on every call until it works, and asyncpg replaces a pooled
-connection that died with its server on the next acquire.
+connection that died with its server on the next acquire. The service never migrates: it logs
+in as `ledger_app`, which cannot create anything; `custody provision` migrates (migrate.py).
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 import asyncpg
 import structlog
 
+from custody_ledger import roles
 from custody_ledger.adapters.outage import Unavailable
-from custody_ledger.migrate import migrate
 
 log = structlog.get_logger(__name__)
 
@@ -51,7 +52,6 @@ class Database:
             return self._pool
         async with self._lock:
             if self._pool is None:
-                await migrate(self.url)
                 self._pool = await asyncpg.create_pool(
                     self.url,
                     min_size=self._min_size,
@@ -60,8 +60,19 @@ class Database:
                     command_timeout=10,
                     timeout=5,
                 )
-                log.info("ledger.database_ready")
+                await self._warn_if_privileged(self._pool)
         return self._pool
+
+    @staticmethod
+    async def _warn_if_privileged(pool: Any) -> None:
+        """Running as the owner or a superuser works, but gives up the role separation."""
+        async with pool.acquire() as conn:
+            role = await conn.fetchrow(
+                "SELECT rolname, rolsuper FROM pg_roles WHERE rolname = current_user"
+            )
+        if role["rolsuper"] or role["rolname"] == roles.OWNER:
+            log.warning("ledger.privileged_role", role=role["rolname"], expected="ledger_app")
+        log.info("ledger.database_ready", role=role["rolname"])
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[Any]:
@@ -81,7 +92,13 @@ class Database:
             return False
         return True
 
-    async def close(self) -> None:
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Close gracefully; a connection still busy after `timeout_s` (a transaction stuck on
+        a dead server) is cut, so shutting down never hangs. Uncommitted work is redelivered."""
         if self._pool is not None:
             pool, self._pool = self._pool, None
-            await pool.close()
+            try:
+                await asyncio.wait_for(pool.close(), timeout_s)
+            except TimeoutError:
+                log.warning("ledger.database_close_timeout", timeout_s=timeout_s)
+                pool.terminate()

@@ -12,9 +12,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from custody_ledger.adapters import escalation_rows
+from custody_ledger.adapters import escalation_rows, report_rows
 from custody_ledger.adapters.database import Database
-from custody_ledger.domain import chain, projection
+from custody_ledger.domain import chain, projection, report_projection, reviews
 from custody_ledger.domain.facts import Fact
 
 _INSERT_FACT = """
@@ -55,31 +55,7 @@ class FactWriter:
             fresh = [f for f in batch if f.msg_id not in known]
             if not fresh:
                 return 0
-            links = chain.extend(
-                head["seq"],
-                head["hash"],
-                [(f.msg_id, f.escalation_id, f.kind, f.occurred_at, f.payload) for f in fresh],
-            )
-            await conn.executemany(
-                _INSERT_FACT,
-                [
-                    (
-                        link.seq,
-                        f.msg_id,
-                        f.escalation_id,
-                        f.kind,
-                        f.stream,
-                        f.subject,
-                        f.occurred_at,
-                        f.actor,
-                        f.trace_id,
-                        f.payload,
-                        link.prev_hash,
-                        link.hash,
-                    )
-                    for f, link in zip(fresh, links, strict=True)
-                ],
-            )
+            links = await self._insert(conn, head["seq"], head["hash"], fresh)
             await conn.execute(
                 "UPDATE chain_head SET seq = $1, hash = $2 WHERE id = 1",
                 links[-1].seq,
@@ -88,10 +64,42 @@ class FactWriter:
             await self._project(conn, fresh)
         return len(fresh)
 
+    @staticmethod
+    async def _insert(
+        conn: Any, head_seq: int, head_hash: str, fresh: Sequence[Fact]
+    ) -> list[chain.Appended]:
+        links = chain.extend(
+            head_seq,
+            head_hash,
+            [(f.msg_id, f.escalation_id, f.kind, f.occurred_at, f.payload) for f in fresh],
+        )
+        rows = [
+            (link.seq, f.msg_id, f.escalation_id, f.kind, f.stream, f.subject, f.occurred_at,
+             f.actor, f.trace_id, f.payload, link.prev_hash, link.hash)
+            for f, link in zip(fresh, links, strict=True)
+        ]  # fmt: skip
+        await conn.executemany(_INSERT_FACT, rows)
+        return links
+
     async def _project(self, conn: Any, fresh: Sequence[Fact]) -> None:
+        """Every read model, in the same transaction as the facts that change it."""
         ids = sorted({f.escalation_id for f in fresh if f.escalation_id})
-        if not ids:
-            return
+        if ids:
+            await self._project_escalations(conn, ids, fresh)
+            await self._project_reports(conn, ids, fresh)
+        in_doubt = report_projection.in_doubt_pages(fresh)
+        if in_doubt:
+            await conn.executemany(
+                report_rows.INSERT_IN_DOUBT, [report_rows.in_doubt_params(p) for p in in_doubt]
+            )
+        written = [f for f in fresh if f.kind == reviews.KIND]
+        if written:
+            await conn.executemany(
+                report_rows.INSERT_REVIEW, [report_rows.review_params(f) for f in written]
+            )
+
+    @staticmethod
+    async def _project_escalations(conn: Any, ids: list[str], fresh: Sequence[Fact]) -> None:
         rows = await conn.fetch(
             f"SELECT {escalation_rows.SELECT_LIST} FROM escalations "
             "WHERE escalation_id = ANY($1::text[]) FOR UPDATE",
@@ -102,3 +110,17 @@ class FactWriter:
         await conn.executemany(
             escalation_rows.UPSERT, [escalation_rows.to_params(v) for v in changed.values()]
         )
+
+    @staticmethod
+    async def _project_reports(conn: Any, ids: list[str], fresh: Sequence[Fact]) -> None:
+        rows = await conn.fetch(
+            f"SELECT {report_rows.SELECT_LIST} FROM report_escalations "
+            "WHERE escalation_id = ANY($1::text[]) FOR UPDATE",
+            ids,
+        )
+        current = {r["escalation_id"]: report_rows.from_row(r) for r in rows}
+        changed = report_projection.fold(current, fresh)
+        if changed:
+            await conn.executemany(
+                report_rows.UPSERT, [report_rows.to_params(v) for v in changed.values()]
+            )

@@ -5,13 +5,25 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from custody_ledger.adapters import escalation_rows
+from custody_ledger.adapters import escalation_rows, report_rows
 from custody_ledger.adapters.database import Database
 from custody_ledger.domain.chain import Link
 from custody_ledger.domain.documents import TimelineFact
 from custody_ledger.domain.projection import Escalation
+from custody_ledger.domain.report_projection import InDoubtPage
+from custody_ledger.domain.reports import Row
 
 _SELECT = f"SELECT {escalation_rows.SELECT_LIST} FROM escalations"
+# domain/visibility.can_see in SQL, over an `escalations` row aliased e ($1 admin, $2 viewer).
+_VISIBLE = "($1 OR e.raised_by = $2 OR $2 = ANY(e.people))"
+_REPORT = (
+    "SELECT "
+    + ", ".join(f"r.{c} AS r_{c}" for c in report_rows.COLUMNS)
+    + ", "
+    + ", ".join(f"e.{c}" for c in escalation_rows.COLUMNS)
+    + " FROM report_escalations r JOIN escalations e USING (escalation_id)"
+    + f" WHERE {_VISIBLE} AND (r.opened_at >= $3 OR r.resolved_at IS NULL)"
+)
 
 
 class Reads:
@@ -72,25 +84,63 @@ class Reads:
             )
         return [escalation_rows.from_row(r) for r in rows]
 
+    async def report(
+        self, viewer: str, *, is_admin: bool, since: datetime
+    ) -> tuple[list[Row], list[InDoubtPage], list[dict[str, Any]]]:
+        return await report_inputs(self._database, viewer, is_admin=is_admin, since=since)
+
+
+LINK_COLUMNS = "seq, msg_id, escalation_id, kind, occurred_at, payload, prev_hash, hash"
+
+
+def link_from_row(r: Any) -> Link:
+    return Link(
+        r["seq"],
+        r["msg_id"],
+        r["escalation_id"],
+        r["kind"],
+        r["occurred_at"],
+        r["payload"],
+        r["prev_hash"],
+        r["hash"],
+    )
+
+
+async def report_inputs(
+    database: Database, viewer: str, *, is_admin: bool, since: datetime
+) -> tuple[list[Row], list[InDoubtPage], list[dict[str, Any]]]:
+    """What domain/reports.build needs, limited to what `viewer` may see."""
+    async with database.connection() as conn, conn.transaction(isolation="repeatable_read"):
+        rows = await conn.fetch(_REPORT, is_admin, viewer, since)
+        pages = await conn.fetch(
+            "SELECT p.* FROM report_pages_in_doubt p JOIN escalations e USING (escalation_id)"
+            f" WHERE {_VISIBLE} AND p.at >= $3 ORDER BY p.at",
+            is_admin,
+            viewer,
+            since,
+        )
+        reviews = await conn.fetch(
+            f"SELECT {', '.join(f'v.{c}' for c in report_rows.REVIEW_COLUMNS)} FROM reviews v"
+            f" JOIN escalations e USING (escalation_id) WHERE {_VISIBLE} AND v.at >= $3",
+            is_admin,
+            viewer,
+            since,
+        )
+    return (
+        [_report_row(r) for r in rows],
+        [InDoubtPage(**{k: p[k] for k in InDoubtPage.__dataclass_fields__}) for p in pages],
+        [{**dict(v), "at": v["at"].isoformat()} for v in reviews],
+    )
+
+
+def _report_row(r: Any) -> Row:
+    stats = report_rows.from_row({c: r[f"r_{c}"] for c in report_rows.COLUMNS})
+    return Row(stats, escalation_rows.from_row(r))
+
 
 async def read_chain(conn: Any) -> tuple[list[Link], tuple[int, str] | None]:
     """Every fact in seq order, plus the chain head; for `custody ledger verify`."""
-    rows = await conn.fetch(
-        "SELECT seq, msg_id, escalation_id, kind, occurred_at, payload, prev_hash, hash"
-        " FROM facts ORDER BY seq"
-    )
+    rows = await conn.fetch(f"SELECT {LINK_COLUMNS} FROM facts ORDER BY seq")
     head = await conn.fetchrow("SELECT seq, hash FROM chain_head WHERE id = 1")
-    links = [
-        Link(
-            r["seq"],
-            r["msg_id"],
-            r["escalation_id"],
-            r["kind"],
-            r["occurred_at"],
-            r["payload"],
-            r["prev_hash"],
-            r["hash"],
-        )
-        for r in rows
-    ]
+    links = [link_from_row(r) for r in rows]
     return links, (head["seq"], head["hash"]) if head is not None else None

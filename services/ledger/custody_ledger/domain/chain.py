@@ -90,14 +90,29 @@ class Verdict:
 
 def verify(links: Iterable[Link], head: tuple[int, str] | None) -> Verdict:
     """Walk the chain in seq order. `head` is the chain_head row (last seq, last hash)."""
-    expected_seq, expected_prev, count = 1, GENESIS, 0
+    verdict, last_seq, last_hash = verify_segment(links, 1, GENESIS)
+    if not verdict.ok:
+        return verdict
+    if head is not None and (head[0], head[1]) != (last_seq, last_hash):
+        reason = f"chain head is at seq {head[0]} but entries end at seq {last_seq} (truncated)"
+        return Verdict(False, verdict.entries, last_seq + 1, reason)
+    return verdict
+
+
+def verify_segment(
+    links: Iterable[Link], first_seq: int, prev_hash: str
+) -> tuple[Verdict, int, str]:
+    """Walk links that should start at `first_seq` after a link hashed `prev_hash`; also
+    returns the last seq and hash walked (the checkpointer verifies before it signs)."""
+    expected_seq, expected_prev, count = first_seq, prev_hash, 0
     for link in links:
         count += 1
         if link.seq != expected_seq:
             reason = f"expected seq {expected_seq}, found {link.seq} (entries deleted or reordered)"
-            return Verdict(False, count, expected_seq, reason)
+            return Verdict(False, count, expected_seq, reason), expected_seq - 1, expected_prev
         if link.prev_hash != expected_prev:
-            return Verdict(False, count, link.seq, "prev_hash is not the previous entry's hash")
+            reason = "prev_hash is not the previous entry's hash"
+            return Verdict(False, count, link.seq, reason), expected_seq - 1, expected_prev
         recomputed = link_hash(
             link.prev_hash,
             link.seq,
@@ -108,13 +123,10 @@ def verify(links: Iterable[Link], head: tuple[int, str] | None) -> Verdict:
             link.payload,
         )
         if recomputed != link.hash:
-            return Verdict(False, count, link.seq, "hash does not match the entry (edited)")
+            reason = "hash does not match the entry (edited)"
+            return Verdict(False, count, link.seq, reason), expected_seq - 1, expected_prev
         expected_seq, expected_prev = link.seq + 1, link.hash
-    last_seq = expected_seq - 1
-    if head is not None and (head[0], head[1]) != (last_seq, expected_prev):
-        reason = f"chain head is at seq {head[0]} but entries end at seq {last_seq} (truncated)"
-        return Verdict(False, count, last_seq + 1, reason)
-    return Verdict(True, count, None, "")
+    return Verdict(True, count, None, ""), expected_seq - 1, expected_prev
 
 
 @dataclass(frozen=True)

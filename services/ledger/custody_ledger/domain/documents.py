@@ -135,6 +135,10 @@ def detail(kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         return _pick(payload, "action", "accepted", "error_code", "message", "state", "custodian")
     if kind == "seen_again":
         return _pick(payload, "source", "dedup_key")
+    if kind == "review":
+        return _pick(
+            payload, "threshold_right", "threshold_note", "if_earlier", "gap", "gap_detail"
+        )
     if kind in ("rejected", "dead_lettered", "undecodable"):
         return _pick(payload, "error_code", "field", "message", "reason", "error", "subject")
     return {}

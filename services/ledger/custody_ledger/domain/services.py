@@ -20,6 +20,10 @@ CUSTODY_CHANGES: Final = frozenset(
         "muted",
         "followup",
         "refused",
+        "opened",
+        "promoted",
+        "sla_breached",
+        "role_assigned",
     }
 )
 PAGE_OUTCOMES: Final = frozenset({"page_sent", "page_failed", "page_in_doubt", "page_skipped"})
