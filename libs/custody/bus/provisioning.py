@@ -49,6 +49,8 @@ def stream_config(spec: subjects.StreamSpec, replicas: int = 1) -> StreamConfig:
         discard=DiscardPolicy.OLD,
         max_age=PIPELINE_MAX_AGE_S,
     )
+    if spec.name == subjects.CHECKPOINTS:
+        config.max_age = 0  # signed checkpoints are evidence: kept for as long as the ledger
     if spec.schedules:
         # Any max_age/max_msgs/max_bytes eviction silently cancels a pending timer, so the
         # timer stream is unbounded and its records expire by per-message TTL instead.
