@@ -7,7 +7,7 @@ import json
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,9 @@ VERDICTS: list[Verdict] = []
 class Chaos:
     stack: Stack
     proxy: FaultProxy
+    # Escalations recorded by earlier scenarios on this stack: not this scenario's to explain.
+    earlier: set[str] = field(default_factory=set)
+    earlier_in_doubt: int = 0
 
     def token(self) -> str:
         return self.stack.credentials()["monitor-1"]
@@ -58,7 +61,10 @@ class Chaos:
         time.sleep(1.0)  # a late duplicate would land now
         recorded, in_doubt = asyncio.run(ledger_view(self.stack.database_url))
         recover = max(0.0, time.monotonic() - last_fault_at)
-        verdict = check(scenario, history, recorded, self.pages(), in_doubt, recover)
+        mine = recorded - self.earlier
+        self.earlier |= recorded
+        in_doubt, self.earlier_in_doubt = in_doubt - self.earlier_in_doubt, in_doubt
+        verdict = check(scenario, history, mine, self.pages(), in_doubt, recover)
         VERDICTS.append(verdict)
         print("\n" + table([verdict]))
         return verdict

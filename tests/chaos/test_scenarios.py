@@ -127,6 +127,8 @@ def test_poison_message_dead_letters_and_pages_last_resort(chaos: Chaos) -> None
         finally:
             await nc.close()
 
+    history.invoke(poison_id)
+    history.info(poison_id, "poison: published straight to the stream, never routable")
     asyncio.run(publish_poison())
     chaos.run(history, size(200, 1000), rate=size(40, 100))
     verdict = chaos.settle("poison message", history, time.monotonic())
