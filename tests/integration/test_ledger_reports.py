@@ -125,11 +125,17 @@ async def test_a_review_after_resolve_is_recorded_once_chained_and_reported(
 
 async def test_metrics_expose_lag_backlog_and_throughput(ledger: Ledger) -> None:
     await _escalation(ledger, resolved=False)
-    await asyncio.sleep(0.5)  # one consumer poll
-    response = await ledger.http.get("/metrics")
+    # Wait for quiescence (consumer polls are periodic; a loaded machine is slower), then the
+    # lag must read exactly 0: nothing pending means caught up.
+    for _ in range(100):
+        response = await ledger.http.get("/metrics")
+        text = response.text
+        caught_up = 'custody_consumer_pending{durable="ledger-pages"} 0.0' in text
+        if caught_up and "custody_ledger_lag_seconds 0.0" in text:
+            break
+        await asyncio.sleep(0.1)
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain")
-    text = response.text
     assert "custody_ledger_lag_seconds 0.0" in text  # nothing pending: caught up
     assert 'custody_consumer_pending{durable="ledger-pages"} 0.0' in text
     recorded = next(

@@ -136,6 +136,13 @@ class PageSender:
         )
         if mine is None:  # another delivery, replica or bundle claimed it first
             return await self._announce_existing(page, key)
+        # Look again now that the page is ours: preparing, back-off and the SMS window take
+        # time, and an ack that landed meanwhile must stop this page (no page after an ack).
+        again = decide_for_escalation(await self.escalation(page.escalation_id), page.epoch)
+        if not again.send:
+            await self._claims.finish(key, mine, "skipped", detail=again.reason)
+            await self._throttles.leave(ready.channel, page.channel, ready.address, [key])
+            return await self._announce(page, again)
         riders = await self._throttles.board(page.channel, ready.channel, ready.address, key)
         return await self._send(page, key, mine, ready, riders)
 
