@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
 from nats.js.kv import KeyValue
 from pydantic import BaseModel, ConfigDict
 
+from custody.bus.kv import read_json, write_cas
 from custody_escalator.domain.state import Escalation
 
 APPLIED_KEEP = 64
@@ -47,16 +46,12 @@ class EscalationStore:
         self.kv = kv
 
     async def load(self, escalation_id: str) -> Stored:
-        try:
-            entry = await self.kv.get(escalation_id)
-        except KeyNotFoundError:
+        doc, revision = await read_json(self.kv, escalation_id)
+        if doc is None:
             return Stored(None, None)
-        if entry.value is None:
-            return Stored(None, None)
-        doc: dict[str, Any] = json.loads(entry.value)
         outbox = [OutboxItem.model_validate(item) for item in doc.pop("outbox", [])]
         applied = list(doc.pop("applied", []))
-        return Stored(Escalation.model_validate(doc), entry.revision, outbox, applied)
+        return Stored(Escalation.model_validate(doc), revision, outbox, applied)
 
     async def save(self, stored: Stored, escalation: Escalation) -> int:
         """Create (revision None) or update at exactly `stored.revision`; Conflict otherwise."""
@@ -64,14 +59,7 @@ class EscalationStore:
         doc["outbox"] = [item.model_dump() for item in stored.outbox]
         doc["applied"] = stored.applied[-APPLIED_KEEP:]
         value = json.dumps(doc).encode()
-        try:
-            if stored.revision is None:
-                return int(await self.kv.create(escalation.escalation_id, value))
-            return int(await self.kv.update(escalation.escalation_id, value, last=stored.revision))
-        except KeyWrongLastSequenceError as exc:
-            raise Conflict(escalation.escalation_id) from exc
-        except Exception as exc:
-            # nats-py reports "key exists" on create as a plain APIError with err_code 10071.
-            if getattr(exc, "err_code", None) == 10071:
-                raise Conflict(escalation.escalation_id) from exc
-            raise
+        revision = await write_cas(self.kv, escalation.escalation_id, value, stored.revision)
+        if revision is None:
+            raise Conflict(escalation.escalation_id)
+        return revision

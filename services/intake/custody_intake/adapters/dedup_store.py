@@ -6,13 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
+from custody.bus.kv import read_json, write_cas
 from custody_intake.domain.dedup import DedupRecord
 from custody_intake.domain.identity import dedup_record_key
-
-KEY_EXISTS = 10071  # nats-py reports a failed create as a plain APIError with this code
 
 
 class DedupStore:
@@ -22,30 +21,14 @@ class DedupStore:
 
     async def load(self, source: str, dedup_key: str) -> tuple[DedupRecord | None, int | None]:
         """The record and its revision; (None, None) while the key is in generation 0."""
-        try:
-            entry = await self.dedup.get(dedup_record_key(source, dedup_key))
-        except KeyNotFoundError:
-            return None, None
-        if entry.value is None:
-            return None, None
-        return DedupRecord.from_json(json.loads(entry.value)), entry.revision
+        document, revision = await read_json(self.dedup, dedup_record_key(source, dedup_key))
+        return (DedupRecord.from_json(document), revision) if document else (None, None)
 
     async def write(self, record: DedupRecord, revision: int | None) -> bool:
         """Create (no revision) or update at exactly `revision`. False: someone wrote first."""
         key = dedup_record_key(record.source, record.dedup_key)
         value = json.dumps(record.to_json()).encode()
-        try:
-            if revision is None:
-                await self.dedup.create(key, value)
-            else:
-                await self.dedup.update(key, value, last=revision)
-        except KeyWrongLastSequenceError:
-            return False
-        except Exception as exc:
-            if getattr(exc, "err_code", None) == KEY_EXISTS:
-                return False
-            raise
-        return True
+        return await write_cas(self.dedup, key, value, revision) is not None
 
     async def state_of(self, escalation_id: str) -> str | None:
         """The escalator's `state` for the escalation, or None before it has one (accepted,

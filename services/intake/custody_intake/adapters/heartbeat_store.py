@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError
 from nats.js.kv import KeyValue
 
-from custody_intake.adapters.dedup_store import KEY_EXISTS
+from custody.bus.kv import read_json, write_cas
 from custody_intake.domain.heartbeat import Heartbeat
 from custody_intake.domain.identity import heartbeat_key
 
@@ -19,30 +19,14 @@ class HeartbeatStore:
         self.kv = kv
 
     async def load(self, owner: str, name: str) -> tuple[Heartbeat | None, int | None]:
-        try:
-            entry = await self.kv.get(heartbeat_key(owner, name))
-        except KeyNotFoundError:
-            return None, None
-        if entry.value is None:
-            return None, None
-        return Heartbeat.from_json(json.loads(entry.value)), entry.revision
+        document, revision = await read_json(self.kv, heartbeat_key(owner, name))
+        return (Heartbeat.from_json(document), revision) if document else (None, None)
 
     async def write(self, hb: Heartbeat, revision: int | None) -> bool:
         """Create (no revision) or update at exactly `revision`. False: someone wrote first."""
         key = heartbeat_key(hb.owner, hb.name)
         value = json.dumps(hb.to_json()).encode()
-        try:
-            if revision is None:
-                await self.kv.create(key, value)
-            else:
-                await self.kv.update(key, value, last=revision)
-        except KeyWrongLastSequenceError:
-            return False
-        except Exception as exc:
-            if getattr(exc, "err_code", None) == KEY_EXISTS:
-                return False
-            raise
-        return True
+        return await write_cas(self.kv, key, value, revision) is not None
 
     async def delete(self, owner: str, name: str) -> bool:
         try:
