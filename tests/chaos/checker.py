@@ -19,7 +19,7 @@ class Verdict:
     fail: int
     lost: int  # acknowledged (ok) but never recorded
     unexpected: int  # recorded but never submitted
-    unpaged: int  # recorded but no page at the provider
+    unpaged: int  # recorded but neither a page at the provider nor an in-doubt page
     duplicate_pages: int  # the same (escalation, level, recipient, channel, attempt) twice
     in_doubt: int  # pages whose outcome was unknown after a crash (never resent)
     recover_s: float  # from the last fault to the last escalation recorded
@@ -43,6 +43,7 @@ def check(
     pages: list[dict[str, Any]],
     in_doubt: int,
     recover_s: float,
+    doubtful: frozenset[str] | set[str] = frozenset(),
 ) -> Verdict:
     ok, info, fail = history.keys("ok"), history.keys("info"), history.keys("fail")
     submitted = ok | info | fail
@@ -57,7 +58,7 @@ def check(
         fail=len(fail),
         lost=len(ok - recorded),
         unexpected=len(recorded - ok - info),
-        unpaged=len((recorded & submitted) - paged),
+        unpaged=len((recorded & submitted) - paged - doubtful),
         duplicate_pages=duplicate_units(ours),
         in_doubt=in_doubt,
         recover_s=recover_s,

@@ -63,14 +63,15 @@ async def drive(intake_url: str, token: str, history: History, count: int, rate:
         await asyncio.gather(*tasks)
 
 
-async def ledger_view(database_url: str) -> tuple[set[str], int]:
-    """(escalations the ledger recorded as raised by our agent, page_in_doubt facts)."""
+async def ledger_view(database_url: str) -> tuple[set[str], set[str], int]:
+    """(escalations the ledger recorded as raised by our agent, escalations with an in-doubt
+    page, how many page_in_doubt facts there are)."""
     conn = await asyncpg.connect(database_url, timeout=5)
     try:
         rows = await conn.fetch(
             "SELECT DISTINCT escalation_id FROM facts WHERE kind = 'raised' AND actor = $1", SOURCE
         )
-        in_doubt = await conn.fetchval("SELECT count(*) FROM facts WHERE kind = 'page_in_doubt'")
+        doubt = await conn.fetch("SELECT escalation_id FROM facts WHERE kind = 'page_in_doubt'")
     finally:
         await conn.close()
-    return {r["escalation_id"] for r in rows}, int(in_doubt)
+    return {r["escalation_id"] for r in rows}, {r["escalation_id"] for r in doubt}, len(doubt)

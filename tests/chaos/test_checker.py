@@ -69,3 +69,8 @@ def test_a_retry_that_ended_ok_counts_as_ok() -> None:
     h.ok("a")
     assert h.keys("ok") == {"a"}
     assert h.keys("info") == set()
+
+
+def test_an_in_doubt_page_accounts_for_its_escalation_but_nothing_else() -> None:
+    assert check("t", history(["a"]), {"a"}, [], 1, 0, doubtful={"a"}).unpaged == 0
+    assert check("t", history(["a", "b"]), {"a", "b"}, [], 1, 0, doubtful={"a"}).unpaged == 1
