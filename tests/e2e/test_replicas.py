@@ -181,9 +181,15 @@ def judge(system: System, scenario: str, load: Load, earlier: set[str]) -> Verdi
             break
         time.sleep(1.0)
     recorded = ledger_ids(system) - earlier
-    _, in_doubt = asyncio.run(ledger_view(system.stack.database_url))
+    _, doubtful, in_doubt = asyncio.run(ledger_view(system.stack.database_url))
     verdict = check(
-        scenario, load.history, recorded, system.pages(), in_doubt, time.monotonic() - started
+        scenario,
+        load.history,
+        recorded,
+        system.pages(),
+        in_doubt,
+        time.monotonic() - started,
+        doubtful,
     )
     earlier |= load.history.keys("ok") | load.history.keys("info") | load.history.keys("fail")
     return verdict
