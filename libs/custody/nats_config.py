@@ -116,7 +116,7 @@ def render_authorization(
 def dev_passwords(path: Path) -> dict[str, str]:
     """One random password per user, created once per data dir and kept (0600) in `path`."""
     existing: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
-    passwords = {user: existing.get(user) or secrets.token_urlsafe(24) for user in matrix()}
+    passwords = {user: existing.get(user) or new_password() for user in matrix()}
     if passwords != existing:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -226,3 +226,9 @@ def committed_files() -> dict[str, str]:
             "Kubernetes: StatefulSet nats; NKeys come from CUSTODY_NATS_NKEY_<SERVICE>.",
         ),
     }
+
+
+def new_password() -> str:
+    """A secret nats-server can read back from `$VAR`: its config parser takes a value that
+    starts with a digit or a dash for a number (and then fails), so it starts with a letter."""
+    return "p" + secrets.token_urlsafe(24)

@@ -52,6 +52,7 @@ def test_broker_killed_three_times(chaos: Chaos) -> None:
     killer = nemesis.every(3.0, nemesis.kill_nats, stop, limit=3)
     try:
         chaos.run(history, size(300, 2000), rate=size(30, 100))
+        killer.join(timeout=60)  # every planned fault lands, however fast the load was
     finally:
         stop.set()
         killer.join()
@@ -66,6 +67,7 @@ def test_postgres_crashed_twice(chaos: Chaos) -> None:
     killer = nemesis.every(3.0, nemesis.crash_postgres, stop, limit=2)
     try:
         chaos.run(history, size(300, 2000), rate=size(30, 100))
+        killer.join(timeout=60)  # every planned fault lands, however fast the load was
     finally:
         stop.set()
         killer.join()

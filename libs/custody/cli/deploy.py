@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import secrets
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -67,8 +66,8 @@ def _secret(name: str, namespace: str, data: dict[str, str]) -> dict[str, Any]:
 def mint() -> tuple[dict[str, UserKey], dict[str, str]]:
     """An NKey per service, a password for the NATS admin and for each login role."""
     keys = {service: UserKey.generate() for service in subjects.SERVICES}
-    passwords = {"nats_admin": secrets.token_urlsafe(24)}
-    passwords.update({f"db_{role}": secrets.token_urlsafe(24) for role in DB_ROLES})
+    passwords = {"nats_admin": nats_config.new_password()}
+    passwords.update({f"db_{role}": nats_config.new_password() for role in DB_ROLES})
     return keys, passwords
 
 
@@ -111,10 +110,10 @@ def k8s_secrets(namespace: str, postgres_host: str) -> list[dict[str, Any]]:
 def compose_env() -> list[str]:
     _, passwords = mint()
     lines = [
-        f"{nats_config.password_env(u)}={secrets.token_urlsafe(24)}" for u in permissions.matrix()
+        f"{nats_config.password_env(u)}={nats_config.new_password()}" for u in permissions.matrix()
     ]
     lines += [f"CUSTODY_DB_{role.upper()}_PASSWORD={passwords[f'db_{role}']}" for role in DB_ROLES]
-    lines.append(f"POSTGRES_PASSWORD={secrets.token_urlsafe(24)}")
+    lines.append(f"POSTGRES_PASSWORD={nats_config.new_password()}")
     return lines
 
 
