@@ -8,12 +8,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
 import httpx
 
+from custody import clock
 from custody.bench.stats import percentile
 
 
@@ -68,7 +69,7 @@ async def raise_load(
                 "service": "checkout",
             }
             try:
-                sent = datetime.now(UTC)
+                sent = clock.now()
                 response = await http.post("/v1/events", json=event)
             finally:
                 window.release()
@@ -156,7 +157,7 @@ def summarise(
     ledger_ms = [
         (ledger[e] - t).total_seconds() * 1000 for e, t in run.raised_at.items() if e in ledger
     ]
-    first = min(run.raised_at.values(), default=datetime.now(UTC))
+    first = min(run.raised_at.values(), default=clock.now())
     last = max(ledger.values(), default=first)
     span = max((last - first).total_seconds(), 1e-9)
     return PipelineResult(

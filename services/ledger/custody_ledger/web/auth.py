@@ -4,7 +4,6 @@ request (so a revoked token stops working at once), and the sign-in/sign-out rou
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import parse_qsl, quote
@@ -12,6 +11,7 @@ from urllib.parse import parse_qsl, quote
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from custody import clock
 from custody_ledger.web import render
 from custody_ledger.web.session import Signer
 from custody_ledger.web.views import People, Viewer
@@ -29,7 +29,9 @@ class Gate:
     secure: bool
 
     async def viewer(self, request: Request) -> Viewer | None:
-        session = self.signer.read_session(request.cookies.get(SESSION_COOKIE), time.time())
+        session = self.signer.read_session(
+            request.cookies.get(SESSION_COOKIE), clock.now().timestamp()
+        )
         if session is None:
             return None
         principal = await self.people.principal(session.token)
@@ -106,7 +108,7 @@ def router(gate: Gate) -> APIRouter:
             )
             return HTMLResponse(page, status_code=401)
         response = RedirectResponse(target, status_code=303)
-        value = gate.signer.session(principal.name, token, time.time() + gate.ttl_s)
+        value = gate.signer.session(principal.name, token, clock.now().timestamp() + gate.ttl_s)
         gate.set_cookie(response, SESSION_COOKIE, value, int(gate.ttl_s))
         return response
 
