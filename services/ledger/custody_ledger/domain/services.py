@@ -5,28 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, get_args
 
-CUSTODY_CHANGES: Final = frozenset(
-    {
-        "offered",
-        "acknowledged",
-        "resolved",
-        "declined",
-        "reassigned",
-        "note",
-        "timed_out",
-        "deferred",
-        "muted",
-        "followup",
-        "refused",
-        "opened",
-        "promoted",
-        "sla_breached",
-        "role_assigned",
-    }
-)
-PAGE_OUTCOMES: Final = frozenset({"page_sent", "page_failed", "page_in_doubt", "page_skipped"})
+from custody.contracts.facts import CustodyChange, PageOutcomeKind
+
+# Derived from the contract's literals, so a new custody change or page outcome can never be
+# missing here.
+CUSTODY_CHANGES: Final = frozenset(get_args(CustodyChange))
+PAGE_OUTCOMES: Final = frozenset(get_args(PageOutcomeKind))
 
 _SERVICE_BY_KIND: Final[dict[str, str]] = {
     "raised": "intake",
