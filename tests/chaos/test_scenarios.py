@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 import nats
 import pytest
@@ -45,33 +46,31 @@ def test_crash_storm_random_service_killed_every_2s(chaos: Chaos) -> None:
     assert_clean(chaos.settle("crash storm", history, nemesis.last_fault_at))
 
 
-def test_broker_killed_three_times(chaos: Chaos) -> None:
-    history = History()
-    nemesis = Nemesis(chaos.stack, history)
+def run_with_faults(chaos: Chaos, nemesis: Nemesis, fault: Callable[[], None], limit: int) -> None:
+    """Load while `fault` lands every 3 s, `limit` times; every planned fault lands, however
+    fast the load finishes."""
     stop = threading.Event()
-    killer = nemesis.every(3.0, nemesis.kill_nats, stop, limit=3)
+    killer = nemesis.every(3.0, fault, stop, limit=limit)
     try:
-        chaos.run(history, size(300, 2000), rate=size(30, 100))
-        killer.join(timeout=60)  # every planned fault lands, however fast the load was
+        chaos.run(nemesis.history, size(300, 2000), rate=size(30, 100))
+        killer.join(timeout=60)
     finally:
         stop.set()
         killer.join()
-    assert len(history.faults()) == 3
+    assert len(nemesis.history.faults()) == limit
+
+
+def test_broker_killed_three_times(chaos: Chaos) -> None:
+    history = History()
+    nemesis = Nemesis(chaos.stack, history)
+    run_with_faults(chaos, nemesis, nemesis.kill_nats, limit=3)
     assert_clean(chaos.settle("broker crashes", history, nemesis.last_fault_at))
 
 
 def test_postgres_crashed_twice(chaos: Chaos) -> None:
     history = History()
     nemesis = Nemesis(chaos.stack, history)
-    stop = threading.Event()
-    killer = nemesis.every(3.0, nemesis.crash_postgres, stop, limit=2)
-    try:
-        chaos.run(history, size(300, 2000), rate=size(30, 100))
-        killer.join(timeout=60)  # every planned fault lands, however fast the load was
-    finally:
-        stop.set()
-        killer.join()
-    assert len(history.faults()) == 2
+    run_with_faults(chaos, nemesis, nemesis.crash_postgres, limit=2)
     assert_clean(chaos.settle("database crashes", history, nemesis.last_fault_at))
 
 
