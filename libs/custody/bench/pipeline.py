@@ -12,9 +12,9 @@ from datetime import datetime
 from pathlib import Path
 
 import asyncpg
-import httpx
 
 from custody import clock
+from custody.bench.http import HttpError, Pool
 from custody.bench.stats import percentile
 
 
@@ -24,6 +24,7 @@ class Run:
 
     raised_at: dict[str, datetime] = field(default_factory=dict)
     failed: int = 0
+    why_failed: dict[str, int] = field(default_factory=dict)  # "HTTP 503", "ConnectionResetError"
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class PipelineResult:
     lost: int
     duplicate_pages: int
     failed_raises: int
+    why_failed: dict[str, int] = field(default_factory=dict)
 
 
 async def raise_load(
@@ -51,11 +53,8 @@ async def raise_load(
     limit: int | None = None,
 ) -> None:
     """Raise for `duration_s`: as fast as intake takes them (rate None) or at a fixed rate."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(
-        base_url=intake_url, limits=limits, headers=headers, timeout=30.0
-    ) as http:
+    async with Pool(intake_url, concurrency, headers) as http:
         window = asyncio.Semaphore(concurrency)
         start = time.perf_counter()
         tasks: list[asyncio.Task[None]] = []
@@ -70,13 +69,17 @@ async def raise_load(
             }
             try:
                 sent = clock.now()
-                response = await http.post("/v1/events", json=event)
+                status, body = await http.post_json("/v1/events", event)
+            except (OSError, HttpError, asyncio.IncompleteReadError) as exc:
+                status, body = 0, type(exc).__name__
             finally:
                 window.release()
-            if response.status_code == 202:
-                run.raised_at[response.json()["escalation_id"]] = sent
+            if status == 202:
+                run.raised_at[body["escalation_id"]] = sent
             else:
+                why = f"HTTP {status} {body}"[:120] if status else str(body)
                 run.failed += 1
+                run.why_failed[why] = run.why_failed.get(why, 0) + 1
             if progress is not None:
                 progress(len(run.raised_at))
 
@@ -170,4 +173,5 @@ def summarise(
         lost=len(set(run.raised_at) - set(ledger)),
         duplicate_pages=duplicates,
         failed_raises=run.failed,
+        why_failed=dict(run.why_failed),
     )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import tempfile
 import time
@@ -12,6 +11,7 @@ from typing import Any
 
 from custody.bench.baseline import BaselineResult, run_baseline
 from custody.bench.pipeline import PipelineResult, Run, raise_load, settle, summarise
+from custody.loop import run_loop
 from custody.runtime.stack import Stack
 
 POLICY = Path(__file__).parent / "policy.yaml"
@@ -57,7 +57,7 @@ def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]:
         try:
             progress.phase("starting the stack")
             stack.start()
-            return asyncio.run(_measure(stack, options, progress))
+            return run_loop(_measure(stack, options, progress))
         finally:
             progress.done()
             stack.stop()
@@ -123,6 +123,10 @@ def report(
         "lost": saturation.lost + latency.lost,
         "duplicate_pages": saturation.duplicate_pages + latency.duplicate_pages,
         "failed_raises": saturation.failed_raises + latency.failed_raises,
+        "why_failed": {
+            why: saturation.why_failed.get(why, 0) + latency.why_failed.get(why, 0)
+            for why in {**saturation.why_failed, **latency.why_failed}
+        },
         "saturation_incidents": saturation.incidents,
         "latency_incidents": latency.incidents,
         "rate": options.rate,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from faststream.nats import NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
-from faststream.nats.prometheus import NatsPrometheusMiddleware
 from faststream.security import SASLPlaintext
 
+from custody.bus.metrics import CustodyPrometheusMiddleware
 from custody.observability import REGISTRY
 from custody.settings import CommonSettings
 from custody.telemetry import EscalationContextMiddleware, tracer_provider
@@ -33,7 +33,7 @@ def make_broker(settings: CommonSettings, service: str) -> NatsBroker:
         inbox_prefix=f"_INBOX_{service}".encode(),
         middlewares=(
             NatsTelemetryMiddleware(tracer_provider=tracer_provider()),
-            NatsPrometheusMiddleware(registry=REGISTRY, app_name=f"custody-{service}"),
+            CustodyPrometheusMiddleware(registry=REGISTRY, app_name=f"custody-{service}"),
             EscalationContextMiddleware,
         ),
         logger=None,

@@ -35,10 +35,16 @@ def bench(ctx: Context, args: argparse.Namespace) -> int:
         ),
         ("lost", result["lost"]),
         ("duplicate pages", result["duplicate_pages"]),
+        ("raises refused", _refused(result)),
     ]
     human = "\n".join(f"{label:<40} {value}" for label, value in rows)
     emit(ctx.json, result, human)
     return 0 if result["lost"] == 0 and result["duplicate_pages"] == 0 else 1
+
+
+def _refused(result: dict[str, Any]) -> str:
+    why = ", ".join(f"{n} × {reason}" for reason, n in sorted(result["why_failed"].items()))
+    return f"{result['failed_raises']} ({why})" if why else "0"
 
 
 def register(add: Any) -> None:

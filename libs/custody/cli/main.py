@@ -13,6 +13,7 @@ from typing import Any
 
 from custody.cli.context import CliError, Context
 from custody.client import CustodyError
+from custody.loop import run_loop
 
 Command = Callable[..., Any]
 AddCommand = Callable[[str, Command, str], argparse.ArgumentParser]
@@ -81,4 +82,4 @@ def main(argv: list[str] | None = None) -> None:
 def run_service(name: str) -> None:
     """Services are found by module path, never imported by libs (see import-linter)."""
     module: Any = importlib.import_module(f"custody_{name}.app")
-    asyncio.run(module.main())
+    run_loop(module.main())
