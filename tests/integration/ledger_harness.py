@@ -62,6 +62,7 @@ class Ledger:
     checkpointer: Checkpointer
     key_path: Path
     checkpoint_file: CheckpointFile
+    recorder: handlers.Recorder
     background: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
@@ -153,7 +154,7 @@ async def start_ledger(
     await database.pool()
     writer = FactWriter(database)
     metrics = LedgerMetrics()
-    handlers.register(broker, wrap(writer), specs, batch_size=64, metrics=metrics)
+    recorder = handlers.register(broker, wrap(writer), specs, batch_size=64, metrics=metrics)
     key_path = state_dir / "ledger-signing.key"
     checkpoint_file = CheckpointFile(state_dir / "ledger-checkpoints.jsonl")
     checkpointer = Checkpointer(
@@ -175,10 +176,11 @@ async def start_ledger(
         now=now,
     )
     await broker.start()
+    await recorder.start()
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ledger")
     running = Ledger(
         broker, database, urls, http, tokens, writer, metrics, checkpointer, key_path,
-        checkpoint_file,
+        checkpoint_file, recorder,
     )  # fmt: skip
     running.background.append(
         asyncio.create_task(poll_consumers(broker, specs, metrics, interval_s=0.2))
@@ -187,6 +189,7 @@ async def start_ledger(
 
 
 async def stop_ledger(running: Ledger) -> None:
+    await running.recorder.stop()
     for task in running.background:
         task.cancel()
     await asyncio.gather(*running.background, return_exceptions=True)

@@ -60,8 +60,17 @@ def _parser() -> argparse.ArgumentParser:
     return top
 
 
+def log_to_stderr() -> None:
+    """Log lines of in-process work (provisioning, the embedded stack) go to stderr: stdout
+    carries only the command's output, which --json promises is one JSON document."""
+    import structlog
+
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+
+
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
+    log_to_stderr()  # `custody run` replaces this with the service's own telemetry.setup
     ctx = Context(data_dir=args.data_dir, json=args.json)
     try:
         result = args.fn(ctx, args)

@@ -111,7 +111,16 @@ class Raiser:
                 event=event,
                 raised_by=raised_by,
             )
-            return await self.gateway.accept(subjects.incident_accepted(esc), accepted)
+            existed = await self.gateway.accept(subjects.incident_accepted(esc), accepted)
+            log.info(
+                "incident.accepted",
+                escalation_id=esc,
+                source=event.source,
+                severity=event.severity.value,
+                raised_by=raised_by,
+                already_open=existed,
+            )
+            return existed
 
     async def _seen_again(
         self, esc: str, event: IncidentEvent, idempotency: str, traceparent: str | None

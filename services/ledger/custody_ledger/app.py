@@ -32,7 +32,9 @@ async def main() -> None:
     metrics = LedgerMetrics()
     writer = FactWriter(database)
     specs = subjects.LEDGER_CONSUMERS
-    handlers.register(broker, writer, specs, batch_size=settings.batch_size, metrics=metrics)
+    recorder = handlers.register(
+        broker, writer, specs, batch_size=settings.batch_size, metrics=metrics
+    )
     checkpointer = Checkpointer(
         database,
         signing_key.load_or_create(settings.signing_key_path()),
@@ -55,10 +57,12 @@ async def main() -> None:
             await database.pool()
         except Exception as exc:  # refused, starting up, auth: all just mean "not yet"
             log.warning("ledger.database_unavailable_at_start", error=repr(exc))
+        await recorder.start()
         background.append(asyncio.create_task(checkpointer.run()))
         background.append(asyncio.create_task(poll_consumers(broker, specs, metrics)))
 
     async def on_stop() -> None:
+        await recorder.stop()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)

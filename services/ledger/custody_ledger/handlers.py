@@ -1,78 +1,160 @@
-"""The ledger's NATS edge: one pull subscriber per ledger durable (subjects.LEDGER_CONSUMERS).
+"""The ledger's NATS edge: one pull loop per ledger durable (subjects.LEDGER_CONSUMERS).
 
-Each fetch of up to `batch_size` messages is handled concurrently and written in ONE
-transaction (adapters/batched_writer.py). A message is acked only after that COMMIT. When the
-write fails, a consumer with a finite max_deliver naks it with a growing delay; the ledger's
-own durables never give up (max_deliver -1), so there the message is held and retried every
-second, with `in_progress` keeping it ours, until Postgres is back: an outage only pauses the
-ledger, and it catches up within a second of Postgres returning. Safe under redelivery: the
-writer skips facts whose msg_id it already has.
+Each fetch of up to `batch_size` messages is decoded and written in ONE transaction (shared
+with whatever the other durables fetched meanwhile, adapters/batched_writer.py), and every
+message of the fetch is acked only after that COMMIT. When the write fails, a consumer with a
+finite max_deliver naks the fetch with a growing delay; the ledger's own durables never give
+up (max_deliver -1), so there the fetch is held and retried every second, with `in_progress`
+keeping it ours, until Postgres is back: an outage only pauses the ledger, and it catches up
+within a second of Postgres returning. Safe under redelivery: the writer skips facts whose
+msg_id it already has.
+
+Why nats-py pull loops and not FastStream subscribers: the ledger takes about seven messages
+per escalation, and FastStream's per-message path (dependency injection, three middlewares, a
+span, a Prometheus label set) cost more CPU than recording the fact did
+(docs/performance.md). Here a fetch is one decode, one transaction and a span per fact.
 """
 
-# No `from __future__ import annotations`: FastStream resolves the handler's Annotated
-# parameter at registration time.
+from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Final
+import contextlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final
 
+import nats.errors
 import structlog
-from faststream.nats import NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
+from nats.aio.msg import Msg
+from opentelemetry import trace
+from opentelemetry.propagate import extract
 
 from custody import subjects
-from custody.bus.consuming import redelivery_delay, subscriber_kwargs
+from custody.bus.consuming import inbox_prefix, redelivery_delay
 from custody_ledger.adapters.batched_writer import BatchedWriter, Writer
 from custody_ledger.adapters.bus_facts import fact_from_message
 from custody_ledger.adapters.metrics import LedgerMetrics
 from custody_ledger.domain.facts import Fact
 
+if TYPE_CHECKING:
+    from faststream.nats import NatsBroker
+    from nats.js import JetStreamContext
+
 log = structlog.get_logger(__name__)
 
-# How long one fetch waits to fill its batch: the ledger's recording latency when idle.
+# How long one fetch waits for its first message; a fetch returns as soon as one arrives.
 BATCH_WAIT_S: Final = 0.1
-# How often a held message retries its write (one transaction for all of them, via the batcher).
+# How often a held fetch retries its write (one transaction for all of it, via the batcher).
 HOLD_RETRY_S: Final = 1.0
+# After an unexpected fetch error (durable deleted, permissions): how long before trying again.
+FETCH_ERROR_PAUSE_S: Final = 1.0
 
 
-async def _hold_until_recorded(
-    batcher: BatchedWriter, spec: subjects.ConsumerSpec, message: NatsMessage, fact: Fact
-) -> None:
-    """Past max_deliver (or with none) the server would not send the message again soon, and
-    the ledger must record every fact: keep it here instead (in_progress resets ack_wait)
-    until Postgres is back. This blocks this consumer's fetch loop, which is the pause we
-    want."""
-    log.warning("ledger.holding_last_delivery", consumer=spec.durable, msg_id=fact.msg_id)
-    while True:
-        await message.in_progress()
-        await asyncio.sleep(min(HOLD_RETRY_S, spec.ack_wait_s / 3))
-        try:
-            await batcher.record(fact)
-        except Exception:
-            continue
-        return
+class Recorder:
+    """All the ledger's pull loops. `start` once the broker is connected; `stop` before it
+    closes. The loops share one BatchedWriter, so concurrent fetches share transactions."""
+
+    def __init__(
+        self,
+        broker: NatsBroker,
+        batcher: BatchedWriter,
+        specs: Sequence[subjects.ConsumerSpec],
+        batch_size: int,
+        metrics: LedgerMetrics | None,
+    ) -> None:
+        self._broker = broker
+        self.batcher = batcher
+        self._specs = tuple(specs)
+        self._batch_size = batch_size
+        self._metrics = metrics
+        self._tasks: list[asyncio.Task[None]] = []
+        self._tracer = trace.get_tracer("custody.ledger")
+
+    async def start(self) -> None:
+        js = self._broker.connection.jetstream()
+        for spec in self._specs:
+            sub = await js.pull_subscribe_bind(
+                durable=spec.durable, stream=spec.stream, inbox_prefix=inbox_prefix(spec)
+            )
+            self._tasks.append(asyncio.create_task(self._loop(spec, sub)))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _loop(
+        self, spec: subjects.ConsumerSpec, sub: JetStreamContext.PullSubscription
+    ) -> None:
+        while True:
+            try:
+                msgs = await sub.fetch(self._batch_size, timeout=BATCH_WAIT_S)
+            except (TimeoutError, nats.errors.TimeoutError):
+                continue
+            except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+                await asyncio.sleep(FETCH_ERROR_PAUSE_S)
+                continue
+            except Exception as exc:
+                log.warning("ledger.fetch_failed", consumer=spec.durable, error=repr(exc))
+                await asyncio.sleep(FETCH_ERROR_PAUSE_S)
+                continue
+            await self.record(spec, msgs)
+
+    async def record(self, spec: subjects.ConsumerSpec, msgs: Sequence[Msg]) -> None:
+        """Record one fetch, then settle every message of it."""
+        facts = [fact_from_message(msg, spec.stream) for msg in msgs]
+        with contextlib.ExitStack() as spans:
+            for msg, fact in zip(msgs, facts, strict=True):
+                spans.enter_context(self._span(msg, fact))
+            try:
+                await self.batcher.record_many(facts)
+            except Exception:
+                delivered = min(_delivered(msg) for msg in msgs)
+                if delivered < spec.max_deliver:  # never true for the ledger's (max_deliver -1)
+                    delay = redelivery_delay(delivered)
+                    await asyncio.gather(*(msg.nak(delay=delay) for msg in msgs))
+                    return
+                await self._hold_until_recorded(spec, msgs, facts)
+        await asyncio.gather(*(msg.ack() for msg in msgs))
+        if self._metrics is not None:
+            for msg in msgs:
+                if msg.metadata.timestamp is not None:
+                    self._metrics.recorded(spec.durable, msg.metadata.timestamp)
+
+    def _span(self, msg: Msg, fact: Fact) -> contextlib.AbstractContextManager[trace.Span]:
+        """One span per fact, in the escalation's trace (the traceparent the producer sent)."""
+        return self._tracer.start_as_current_span(
+            f"{msg.subject} record",
+            context=extract(msg.headers or {}),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.destination.name": msg.subject,
+                "custody.escalation_id": fact.escalation_id or "",
+                "custody.kind": fact.kind,
+            },
+        )
+
+    async def _hold_until_recorded(
+        self, spec: subjects.ConsumerSpec, msgs: Sequence[Msg], facts: list[Fact]
+    ) -> None:
+        """Past max_deliver (or with none) the server would not send the messages again soon,
+        and the ledger must record every fact: keep them here instead (in_progress resets
+        ack_wait) until Postgres is back. This blocks this durable's loop, which is the pause
+        we want."""
+        log.warning("ledger.holding_last_delivery", consumer=spec.durable, facts=len(facts))
+        while True:
+            await asyncio.gather(*(msg.in_progress() for msg in msgs))
+            await asyncio.sleep(min(HOLD_RETRY_S, spec.ack_wait_s / 3))
+            try:
+                await self.batcher.record_many(facts)
+            except Exception:
+                continue
+            return
 
 
-def _handler(
-    batcher: BatchedWriter, spec: subjects.ConsumerSpec, metrics: LedgerMetrics | None
-) -> Callable[[NatsMessage], Awaitable[None]]:
-    async def record(message: NatsMessage) -> None:
-        raw = message.raw_message
-        fact = fact_from_message(raw, spec.stream)
-        try:
-            await batcher.record(fact)
-        except Exception:
-            delivered = int(raw.metadata.num_delivered or 1)
-            if delivered < spec.max_deliver:  # never true for the ledger's own (max_deliver -1)
-                await message.nack(delay=redelivery_delay(delivered))
-                return
-            await _hold_until_recorded(batcher, spec, message, fact)
-        await message.ack()
-        if metrics is not None and raw.metadata.timestamp is not None:
-            metrics.recorded(spec.durable, raw.metadata.timestamp)
-
-    record.__name__ = record.__qualname__ = f"record_{spec.durable.replace('-', '_')}"
-    return record
+def _delivered(msg: Msg) -> int:
+    return int(msg.metadata.num_delivered or 1)
 
 
 def register(
@@ -81,12 +163,6 @@ def register(
     specs: Sequence[subjects.ConsumerSpec] = subjects.LEDGER_CONSUMERS,
     batch_size: int = 256,
     metrics: LedgerMetrics | None = None,
-) -> BatchedWriter:
-    """Bind one subscriber per durable to `broker` (before `broker.start()`). All of them
-    share one BatchedWriter, so concurrent fetches also share transactions."""
-    batcher = BatchedWriter(writer, observer=metrics)
-    for spec in specs:
-        kwargs: dict[str, Any] = dict(subscriber_kwargs(spec, batch_size=batch_size))
-        kwargs["pull_sub"] = PullSub(batch_size=batch_size, timeout=BATCH_WAIT_S)
-        broker.subscriber(**kwargs)(_handler(batcher, spec, metrics))
-    return batcher
+) -> Recorder:
+    """The pull loops for `specs`; call `start()` after `broker.start()`."""
+    return Recorder(broker, BatchedWriter(writer, observer=metrics), specs, batch_size, metrics)
