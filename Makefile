@@ -34,7 +34,8 @@ unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
 chaos: $(STAMP)
-	CUSTODY_CHAOS_TIER=full $(BIN)/pytest tests/chaos
+	# -s prints each scenario's table as it ends; the full sizes need more than the 300 s default.
+	CUSTODY_CHAOS_TIER=full $(BIN)/pytest -s --timeout=2400 tests/chaos
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache build *.egg-info

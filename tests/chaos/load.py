@@ -14,11 +14,18 @@ from tests.chaos.history import History
 
 SOURCE = "monitor-1"
 ATTEMPTS = 10
+CONNECTIONS = 32
 
 
-async def raise_one(http: httpx.AsyncClient, history: History, title: str) -> None:
+async def raise_one(
+    http: httpx.AsyncClient, history: History, title: str, slots: asyncio.Semaphore
+) -> None:
     """Retries reuse the dedup key. 202 is ok; a 4xx other than 429 is fail; anything that
-    might have reached the stream (a timeout, a 503 after a publish timeout) is info."""
+    might have reached the stream (a timeout, a 503 after a publish timeout) is info.
+
+    `slots` bounds the requests in flight to the client's connections: httpcore's pool scans
+    its whole queue on every assignment, so thousands of queued requests (the full tier, with
+    intake killed every few seconds) made the driver itself the bottleneck."""
     key = uuid.uuid4().hex
     esc = escalation_id(SOURCE, key)
     history.invoke(esc)
@@ -32,7 +39,8 @@ async def raise_one(http: httpx.AsyncClient, history: History, title: str) -> No
     last = "no attempt"
     for attempt in range(ATTEMPTS):
         try:
-            response = await http.post("/v1/events", json=event)
+            async with slots:
+                response = await http.post("/v1/events", json=event)
         except httpx.HTTPError as exc:
             last = f"{type(exc).__name__}"
         else:
@@ -48,7 +56,8 @@ async def raise_one(http: httpx.AsyncClient, history: History, title: str) -> No
 
 
 async def drive(intake_url: str, token: str, history: History, count: int, rate: float) -> None:
-    limits = httpx.Limits(max_connections=32)
+    limits = httpx.Limits(max_connections=CONNECTIONS)
+    slots = asyncio.Semaphore(CONNECTIONS)
     headers = {"Authorization": f"Bearer {token}"}
     async with httpx.AsyncClient(
         base_url=intake_url, headers=headers, limits=limits, timeout=5.0
@@ -59,7 +68,7 @@ async def drive(intake_url: str, token: str, history: History, count: int, rate:
             delay = start + i / rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(raise_one(http, history, f"chaos {i}")))
+            tasks.append(asyncio.create_task(raise_one(http, history, f"chaos {i}", slots)))
         await asyncio.gather(*tasks)
 
 

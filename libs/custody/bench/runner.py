@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from custody.bench.baseline import BaselineResult, run_baseline
+from custody.bench.memory import PeakRss
 from custody.bench.pipeline import PipelineResult, Run, raise_load, settle, summarise
 from custody.loop import run_loop
 from custody.runtime.stack import Stack
@@ -73,10 +74,16 @@ async def _measure(stack: Stack, options: BenchOptions, progress: Progress) -> d
     )
     token = stack.credentials()["bench"]
     progress.phase("saturation: raising")
-    saturation = await _phase(stack, token, options.duration_s, None, options.incidents, progress)
+    assert stack.supervisor is not None
+    with PeakRss(stack.supervisor.pids) as memory:
+        saturation = await _phase(
+            stack, token, options.duration_s, None, options.incidents, progress
+        )
     progress.phase(f"latency at {options.rate:g}/s")
     latency = await _phase(stack, token, options.latency_s, options.rate, None, progress)
-    return report(baseline, saturation, latency, options)
+    return report(baseline, saturation, latency, options) | {
+        "peak_rss_mb": {name: round(mb, 1) for name, mb in sorted(memory.peaks.items())}
+    }
 
 
 async def _phase(

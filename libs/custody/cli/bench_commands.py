@@ -36,6 +36,10 @@ def bench(ctx: Context, args: argparse.Namespace) -> int:
         ("lost", result["lost"]),
         ("duplicate pages", result["duplicate_pages"]),
         ("raises refused", _refused(result)),
+        (
+            "peak RSS under saturation, MiB",
+            ", ".join(f"{k} {v:g}" for k, v in result["peak_rss_mb"].items()) or "n/a",
+        ),
     ]
     human = "\n".join(f"{label:<40} {value}" for label, value in rows)
     emit(ctx.json, result, human)
