@@ -114,8 +114,10 @@ async def _bind(
     escalations = await kv(subjects.KV_ESCALATIONS, declare=False)
     policy = PolicyCache(await kv(subjects.KV_POLICY, declare=False))
     delivery = DeliveryStore(await kv(subjects.KV_DELIVERY, declare=False))
-    claims = ClaimStore(await kv(subjects.KV_PAGE_CLAIMS, declare=False))
     timing = Timing(settings.send_timeout_s, timedelta(seconds=settings.claim_lease_s))
+    claims = ClaimStore(
+        await kv(subjects.KV_PAGE_CLAIMS, declare=False), finish_budget_s=timing.finish_budget_s
+    )
     pages = _pages(settings, broker, channels, claims, escalations, policy, delivery, timing)
     notices = Notices(
         dict(channels.notices),

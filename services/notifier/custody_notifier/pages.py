@@ -33,7 +33,7 @@ from custody.contracts import PageOutcome, PageRequested
 from custody.contracts.facts import PageOutcomeKind
 from custody.policy.store import PolicyCache, StoredPolicy
 from custody_notifier.adapters.channels import Channel, DeliveryFailed, RetryLater
-from custody_notifier.adapters.claim_store import ClaimStore, Held
+from custody_notifier.adapters.claim_store import FINISH_BUDGET_S, ClaimStore, Held
 from custody_notifier.adapters.escalations import read_escalation
 from custody_notifier.domain.claims import (
     Decision,
@@ -80,6 +80,13 @@ class Timing:
         # the lease must stay well above it, or a duplicate would call a slow send in doubt.
         if self.claim_lease.total_seconds() < 2 * self.send_timeout_s:
             raise ValueError("claim lease must be at least twice the send timeout")
+
+    @property
+    def finish_budget_s(self) -> float:
+        """How long a sender may keep retrying to record an outcome: what the lease leaves
+        after the longest send, less a margin, so no redelivery calls it in doubt first."""
+        spare = self.claim_lease.total_seconds() - self.send_timeout_s
+        return max(1.0, min(FINISH_BUDGET_S, spare - 10.0))
 
 
 class PageSender:

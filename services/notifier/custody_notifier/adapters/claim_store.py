@@ -20,15 +20,19 @@ from custody import clock
 from custody_notifier.domain.claims import Claim, ClaimStatus
 
 log = structlog.get_logger(__name__)
-KV_ATTEMPTS = 3
+# How long `finish` keeps trying to record an outcome it knows. A broker restart takes a few
+# seconds; giving up sooner turned known outcomes into page_in_doubt (chaos: broker crashes).
+# It must end well inside the claim lease, or a redelivery would call the page in doubt first.
+FINISH_BUDGET_S = 20.0
 
 Held = tuple[int, Claim]  # (revision, record) of a claim this sender owns
 
 
 class ClaimStore:
-    def __init__(self, kv: KeyValue) -> None:
+    def __init__(self, kv: KeyValue, finish_budget_s: float = FINISH_BUDGET_S) -> None:
         self._kv = kv
         self._claimant = f"{os.uname().nodename}:{os.getpid()}"
+        self._finish_budget_s = finish_budget_s
 
     async def read(self, key: str) -> Held | None:
         try:
@@ -91,9 +95,10 @@ class ClaimStore:
         provider_id: str = "",
         retry_at: str = "",
     ) -> Held:
-        """Move our own claim on, on the revision we hold. If this keeps failing the claim
-        stays "claimed", and once its lease runs out a redelivery reports page_in_doubt:
-        conservative, since the record never learnt the outcome."""
+        """Move our own claim on, on the revision we hold, retrying through a broker outage
+        for up to the finish budget. If that runs out the claim stays "claimed", and once its
+        lease runs out a redelivery reports page_in_doubt: conservative, since the record
+        never learnt the outcome."""
         revision, claim = held
         record = replace(
             claim,
@@ -103,7 +108,10 @@ class ClaimStore:
             detail=detail[:2000],
             retry_at=retry_at,
         )
-        for attempt in range(1, KV_ATTEMPTS + 1):
+        give_up_at = clock.monotonic() + self._finish_budget_s
+        attempt = 0
+        while True:
+            attempt += 1
             try:
                 return await self._kv.update(key, record.to_json(), last=revision), record
             except KeyWrongLastSequenceError:
@@ -114,8 +122,7 @@ class ClaimStore:
                 raise
             except Exception as exc:
                 log.warning("page.claim_update_retry", attempt=attempt, error=repr(exc))
-                if attempt == KV_ATTEMPTS:
+                if clock.monotonic() >= give_up_at:
                     log.error("page.outcome_unrecorded", status=status, detail=detail)
                     raise
-                await asyncio.sleep(0.2 * attempt)
-        raise AssertionError("unreachable")
+                await asyncio.sleep(min(0.2 * attempt, 2.0))
