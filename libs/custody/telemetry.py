@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 import structlog
 from faststream import BaseMiddleware
 from opentelemetry import trace
@@ -123,8 +124,8 @@ def escalation_fields(body: bytes, subject: str = "") -> dict[str, str | int]:
     """escalation_id, severity and level of a message, for span attributes and log context."""
     fields: dict[str, str | int] = {}
     try:
-        data = json.loads(body) if body[:1] == b"{" else {}
-    except ValueError:
+        data = orjson.loads(body) if body[:1] == b"{" else {}
+    except orjson.JSONDecodeError:
         data = {}
     if isinstance(data, dict):
         esc = data.get("escalation_id")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from faststream import AckPolicy
@@ -35,8 +35,13 @@ class NewerSchemaError(Exception):
 
 def subscriber_kwargs(spec: subjects.ConsumerSpec, batch_size: int = 1) -> dict[str, object]:
     """Bind to the provisioned durable: declare=False, MANUAL acks (the default policy
-    terminates a message on any exception, notes/jetstream.md)."""
-    return {
+    terminates a message on any exception, notes/jetstream.md).
+
+    With batch_size > 1, up to that many messages are handled at once by as many workers,
+    and the pull loop keeps fetching while they run. (A plain `PullSub(batch_size=N)` handles
+    a fetch concurrently but fetches again only when the slowest of it is done: a message
+    arriving meanwhile waited for the whole batch, at every hop.)"""
+    kwargs: dict[str, object] = {
         "subject": spec.filter_subject,
         "stream": JStream(spec.stream, declare=False),
         "durable": spec.durable,
@@ -44,6 +49,9 @@ def subscriber_kwargs(spec: subjects.ConsumerSpec, batch_size: int = 1) -> dict[
         "ack_policy": AckPolicy.MANUAL,
         "inbox_prefix": inbox_prefix(spec),
     }
+    if batch_size > 1:
+        kwargs["max_workers"] = batch_size
+    return kwargs
 
 
 def inbox_prefix(spec: subjects.ConsumerSpec) -> bytes:
@@ -68,14 +76,8 @@ def subscribe(
     async def consume(msg: MessageParam) -> None:
         await handle(broker, msg, spec, lambda: work(msg))
 
-    broker.subscriber(
-        spec.filter_subject,
-        stream=JStream(spec.stream, declare=False),
-        durable=spec.durable,
-        pull_sub=PullSub(batch_size=batch_size, timeout=1.0),
-        ack_policy=AckPolicy.MANUAL,
-        inbox_prefix=inbox_prefix(spec),
-    )(consume)
+    kwargs: Any = subscriber_kwargs(spec, batch_size)  # FastStream's overloads need literals
+    broker.subscriber(**kwargs)(consume)
 
 
 def decode(msg: NatsMessage) -> Message:
