@@ -43,10 +43,13 @@ async def serve(
     port: int = 0,
     on_start: Hook | None = None,
     on_stop: Hook | None = None,
+    before_broker_stop: Hook | None = None,
 ) -> None:
     """Connect, start subscribers, serve HTTP if given, and block until told to stop.
 
-    `http_factory` builds the ASGI app after `on_start`, for apps that need live handles."""
+    `http_factory` builds the ASGI app after `on_start`, for apps that need live handles.
+    `before_broker_stop` releases subscriptions made outside FastStream: the broker drains
+    its connection on stop, and a subscription left open makes that wait its full timeout."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -88,6 +91,8 @@ async def serve(
         server.should_exit = True
         await server_task
     poller.cancel()
+    if before_broker_stop is not None:
+        await before_broker_stop()
     await broker.stop()
     if on_stop is not None:
         await on_stop()

@@ -62,7 +62,6 @@ async def main() -> None:
         background.append(asyncio.create_task(poll_consumers(broker, specs, metrics)))
 
     async def on_stop() -> None:
-        await recorder.stop()
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)
@@ -76,4 +75,5 @@ async def main() -> None:
         port=settings.ledger_port,
         on_start=on_start,
         on_stop=on_stop,
+        before_broker_stop=recorder.stop,
     )

@@ -67,6 +67,7 @@ class Recorder:
         self._batch_size = batch_size
         self._metrics = metrics
         self._tasks: list[asyncio.Task[None]] = []
+        self._subs: list[JetStreamContext.PullSubscription] = []
         self._tracer = trace.get_tracer("custody.ledger")
 
     async def start(self) -> None:
@@ -75,13 +76,20 @@ class Recorder:
             sub = await js.pull_subscribe_bind(
                 durable=spec.durable, stream=spec.stream, inbox_prefix=inbox_prefix(spec)
             )
+            self._subs.append(sub)
             self._tasks.append(asyncio.create_task(self._loop(spec, sub)))
 
     async def stop(self) -> None:
+        """Before the broker stops: its drain would otherwise wait out its whole timeout on
+        these subscriptions. Fetched but unrecorded messages are redelivered later."""
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
+        for sub in self._subs:
+            with contextlib.suppress(Exception):  # already closed with the connection
+                await sub.unsubscribe()
+        self._subs.clear()
 
     async def _loop(
         self, spec: subjects.ConsumerSpec, sub: JetStreamContext.PullSubscription
