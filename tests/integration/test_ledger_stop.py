@@ -35,3 +35,30 @@ async def test_stop_releases_every_subscription_and_the_broker_stops_at_once(
     assert len(connection._subs) == before
     # nats-py's drain waits up to 30 s for open subscriptions: 10 s means it did not wait.
     await asyncio.wait_for(broker.stop(), timeout=10)
+
+
+class SwallowsCancels:
+    """A fetch that eats every cancellation and returns, as Python 3.11's wait_for (inside
+    nats-py's fetch) may when a message arrives just as the task is cancelled: under a
+    backlog, every time."""
+
+    def __init__(self) -> None:
+        self.swallowed = 0
+
+    async def fetch(self, batch: int, timeout: float) -> list[object]:  # noqa: ASYNC109 (nats-py's signature)
+        try:
+            await asyncio.sleep(timeout)
+        except asyncio.CancelledError:
+            self.swallowed += 1
+        return []
+
+
+async def test_stop_ends_a_loop_whose_cancellation_was_swallowed(nats_server: NatsServer) -> None:
+    broker = make_broker(LedgerSettings(nats_url=nats_server.url), "ledger")
+    recorder = handlers.register(broker, NeverCalled(), ())
+    sub = SwallowsCancels()
+    spec = subjects.LEDGER_CONSUMERS[0]
+    recorder._tasks.append(asyncio.create_task(recorder._loop(spec, sub)))  # type: ignore[arg-type]
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(recorder.stop(), timeout=10)
+    assert sub.swallowed >= 1

@@ -68,6 +68,7 @@ class Recorder:
         self._metrics = metrics
         self._tasks: list[asyncio.Task[None]] = []
         self._subs: list[JetStreamContext.PullSubscription] = []
+        self._stopping = False
         self._tracer = trace.get_tracer("custody.ledger")
 
     async def start(self) -> None:
@@ -82,9 +83,15 @@ class Recorder:
     async def stop(self) -> None:
         """Before the broker stops: its drain would otherwise wait out its whole timeout on
         these subscriptions. Fetched but unrecorded messages are redelivered later."""
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        # The flag as well as the cancel: Python 3.11's asyncio.wait_for (inside nats-py's
+        # fetch) can swallow a cancellation that races a message's arrival, and a loop that
+        # missed its cancel would otherwise run on (seen as a 60 s hang under a backlog).
+        self._stopping = True
+        pending = {t for t in self._tasks if not t.done()}
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=BATCH_WAIT_S * 5)
         self._tasks.clear()
         for sub in self._subs:
             with contextlib.suppress(Exception):  # already closed with the connection
@@ -94,7 +101,7 @@ class Recorder:
     async def _loop(
         self, spec: subjects.ConsumerSpec, sub: JetStreamContext.PullSubscription
     ) -> None:
-        while True:
+        while not self._stopping:
             try:
                 msgs = await sub.fetch(self._batch_size, timeout=BATCH_WAIT_S)
             except (TimeoutError, nats.errors.TimeoutError):
@@ -106,7 +113,8 @@ class Recorder:
                 log.warning("ledger.fetch_failed", consumer=spec.durable, error=repr(exc))
                 await asyncio.sleep(FETCH_ERROR_PAUSE_S)
                 continue
-            await self.record(spec, msgs)
+            if msgs:
+                await self.record(spec, msgs)
 
     async def record(self, spec: subjects.ConsumerSpec, msgs: Sequence[Msg]) -> None:
         """Record one fetch, then settle every message of it."""
@@ -122,7 +130,8 @@ class Recorder:
                     delay = redelivery_delay(delivered)
                     await asyncio.gather(*(msg.nak(delay=delay) for msg in msgs))
                     return
-                await self._hold_until_recorded(spec, msgs, facts)
+                if not await self._hold_until_recorded(spec, msgs, facts):
+                    return  # stopping: unacked, so redelivered to whoever runs next
         await asyncio.gather(*(msg.ack() for msg in msgs))
         if self._metrics is not None:
             for msg in msgs:
@@ -145,20 +154,21 @@ class Recorder:
 
     async def _hold_until_recorded(
         self, spec: subjects.ConsumerSpec, msgs: Sequence[Msg], facts: list[Fact]
-    ) -> None:
+    ) -> bool:
         """Past max_deliver (or with none) the server would not send the messages again soon,
         and the ledger must record every fact: keep them here instead (in_progress resets
         ack_wait) until Postgres is back. This blocks this durable's loop, which is the pause
-        we want."""
+        we want. False if the ledger is stopping first."""
         log.warning("ledger.holding_last_delivery", consumer=spec.durable, facts=len(facts))
-        while True:
+        while not self._stopping:
             await asyncio.gather(*(msg.in_progress() for msg in msgs))
             await asyncio.sleep(min(HOLD_RETRY_S, spec.ack_wait_s / 3))
             try:
                 await self.batcher.record_many(facts)
             except Exception:
                 continue
-            return
+            return True
+        return False
 
 
 def _delivered(msg: Msg) -> int:
