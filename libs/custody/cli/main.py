@@ -65,7 +65,8 @@ def log_to_stderr() -> None:
     carries only the command's output, which --json promises is one JSON document."""
     import structlog
 
-    structlog.configure(logger_factory=structlog.PrintLoggerFactory(file=sys.stderr))
+    # sys.stderr looked up at each use, not bound now: a test harness may swap it meanwhile.
+    structlog.configure(logger_factory=lambda *_: structlog.PrintLogger(sys.stderr))
 
 
 def main(argv: list[str] | None = None) -> None:
