@@ -20,6 +20,7 @@ from custody.contracts import SCHEMA_VERSION, DeadLettered, Message, fact_from_j
 if TYPE_CHECKING:
     from faststream.nats import NatsBroker
     from faststream.nats.message import NatsMessage
+    from nats.aio.msg import Msg
 
 log = structlog.get_logger(__name__)
 
@@ -162,5 +163,10 @@ def _escalation_of(body: bytes, subject: str) -> str:
 
 
 def _delivered(msg: NatsMessage) -> int:
-    metadata = msg.raw_message.metadata
+    return delivered_count(msg.raw_message)
+
+
+def delivered_count(raw: Msg) -> int:
+    """How many times JetStream has delivered this message (1 on the first delivery)."""
+    metadata = raw.metadata
     return int(metadata.num_delivered) if metadata and metadata.num_delivered else 1

@@ -21,7 +21,6 @@ from nats.aio.msg import Msg
 from custody import subjects
 
 if TYPE_CHECKING:
-    from faststream.message.message import StreamMessage
     from faststream.prometheus import ConsumeAttrs
     from faststream.response import PublishCommand
     from prometheus_client import CollectorRegistry
@@ -41,11 +40,13 @@ def destination_label(subject: str) -> str:
     return head
 
 
-class _Single(NatsMetricsSettingsProvider):
+class _ByKind:
+    """Both providers' overrides: the label is the subject's kind (destination_label)."""
+
     __slots__ = ()
 
-    def get_consume_attrs_from_message(self, msg: StreamMessage[Msg]) -> ConsumeAttrs:
-        attrs = super().get_consume_attrs_from_message(msg)
+    def get_consume_attrs_from_message(self, msg: Any) -> ConsumeAttrs:
+        attrs: ConsumeAttrs = super().get_consume_attrs_from_message(msg)  # type: ignore[misc]
         attrs["destination_name"] = destination_label(attrs["destination_name"])
         return attrs
 
@@ -53,16 +54,12 @@ class _Single(NatsMetricsSettingsProvider):
         return destination_label(cmd.destination)
 
 
-class _Batch(BatchNatsMetricsSettingsProvider):
+class _Single(_ByKind, NatsMetricsSettingsProvider):
     __slots__ = ()
 
-    def get_consume_attrs_from_message(self, msg: StreamMessage[list[Msg]]) -> ConsumeAttrs:
-        attrs = super().get_consume_attrs_from_message(msg)
-        attrs["destination_name"] = destination_label(attrs["destination_name"])
-        return attrs
 
-    def get_publish_destination_name_from_cmd(self, cmd: PublishCommand) -> str:
-        return destination_label(cmd.destination)
+class _Batch(_ByKind, BatchNatsMetricsSettingsProvider):
+    __slots__ = ()
 
 
 def _provider(msg: Msg | Sequence[Msg] | None) -> _Single | _Batch | None:

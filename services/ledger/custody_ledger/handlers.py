@@ -29,7 +29,7 @@ from opentelemetry import trace
 from opentelemetry.propagate import extract
 
 from custody import subjects
-from custody.bus.consuming import inbox_prefix, redelivery_delay
+from custody.bus.consuming import delivered_count, inbox_prefix, redelivery_delay
 from custody_ledger.adapters.batched_writer import BatchedWriter, Writer
 from custody_ledger.adapters.bus_facts import fact_from_message
 from custody_ledger.adapters.metrics import LedgerMetrics
@@ -125,7 +125,7 @@ class Recorder:
             try:
                 await self.batcher.record_many(facts)
             except Exception:
-                delivered = min(_delivered(msg) for msg in msgs)
+                delivered = min(delivered_count(msg) for msg in msgs)
                 if delivered < spec.max_deliver:  # never true for the ledger's (max_deliver -1)
                     delay = redelivery_delay(delivered)
                     await asyncio.gather(*(msg.nak(delay=delay) for msg in msgs))
@@ -169,10 +169,6 @@ class Recorder:
                 continue
             return True
         return False
-
-
-def _delivered(msg: Msg) -> int:
-    return int(msg.metadata.num_delivered or 1)
 
 
 def register(

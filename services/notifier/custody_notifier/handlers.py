@@ -16,7 +16,13 @@ from typing import TYPE_CHECKING
 import structlog
 
 from custody import subjects
-from custody.bus.consuming import PermanentError, dead_letter, decode, redelivery_delay
+from custody.bus.consuming import (
+    PermanentError,
+    dead_letter,
+    decode,
+    delivered_count,
+    redelivery_delay,
+)
 from custody.contracts import CustodyChanged, PageRequested
 from custody_notifier.batches import Batches
 from custody_notifier.domain.claims import RetryAt
@@ -90,8 +96,7 @@ async def settle(
 ) -> None:
     """Run `work` and ack; nak on a transient error (with `RetryAt`'s own delay); dead-letter
     then terminate on a permanent error or at max_deliver."""
-    metadata = msg.raw_message.metadata
-    delivered = int(metadata.num_delivered) if metadata and metadata.num_delivered else 1
+    delivered = delivered_count(msg.raw_message)
     try:
         await work()
     except PermanentError as exc:
