@@ -11,6 +11,7 @@ import structlog
 import uvicorn
 
 from custody import durability, observability
+from custody.bus.worker import consumers_of
 from custody.settings import CommonSettings
 
 if TYPE_CHECKING:
@@ -45,7 +46,8 @@ async def serve(
     on_stop: Hook | None = None,
     before_broker_stop: Hook | None = None,
 ) -> None:
-    """Connect, start subscribers, serve HTTP if given, and block until told to stop.
+    """Connect, start the pull consumers (bus.worker), serve HTTP if given, and block until
+    told to stop.
 
     `http_factory` builds the ASGI app after `on_start`, for apps that need live handles.
     `before_broker_stop` releases subscriptions made outside FastStream: the broker drains
@@ -60,6 +62,8 @@ async def serve(
     if on_start is not None:
         await on_start()
     await broker.start()
+    consumers = consumers_of(broker)
+    await consumers.start(broker)
     if http_factory is not None:
         http_app = http_factory()
     js = broker.connection.jetstream()
@@ -91,6 +95,7 @@ async def serve(
         server.should_exit = True
         await server_task
     poller.cancel()
+    await consumers.stop()
     if before_broker_stop is not None:
         await before_broker_stop()
     await broker.stop()

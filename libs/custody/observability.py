@@ -68,6 +68,19 @@ ESCALATIONS = Counter(
     ["state"],
     registry=REGISTRY,
 )
+MESSAGES = Counter(
+    "custody_messages_total",
+    "Messages handled by a service's pull consumers, by durable and how each was settled",
+    ["durable", "outcome"],
+    registry=REGISTRY,
+)
+MESSAGE_SECONDS = Histogram(
+    "custody_message_handling_seconds",
+    "Time to handle one message, from fetch to settle, per durable",
+    ["durable"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 15),
+    registry=REGISTRY,
+)
 LEDGER_LAG = Gauge(
     "custody_ledger_lag_seconds", "Age of the oldest fact not yet recorded", registry=REGISTRY
 )

@@ -27,6 +27,7 @@ import custody.policy
 from custody import clock, subjects
 from custody.bus.provisioning import provision_jetstream
 from custody.bus.publishing import MSG_ID_HEADER, headers_for
+from custody.bus.worker import consumers_of
 from custody.contracts import CustodyChanged, Message, PageRequested, ProofPacket, Severity
 from custody.policy.model import Policy
 from custody.policy.store import apply_policy
@@ -146,9 +147,11 @@ async def running_notifier(settings: NotifierSettings) -> AsyncIterator[Built]:
     await built.broker.connect()
     await built.on_start()
     await built.broker.start()
+    await consumers_of(built.broker).start(built.broker)
     try:
         yield built
     finally:
+        await consumers_of(built.broker).stop()
         await built.broker.stop()
         await built.on_stop()
 

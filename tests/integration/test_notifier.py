@@ -23,6 +23,7 @@ import custody.policy
 from custody import clock, subjects
 from custody.bus.provisioning import provision_jetstream
 from custody.bus.publishing import MSG_ID_HEADER, headers_for
+from custody.bus.worker import consumers_of
 from custody.contracts import PageRequested, ProofPacket, Severity
 from custody.policy.store import apply_policy
 from custody.runtime.nats_server import NatsServer
@@ -81,9 +82,11 @@ async def notifier(
     await built.broker.connect()
     await built.on_start()
     await built.broker.start()
+    await consumers_of(built.broker).start(built.broker)
     try:
         yield settings.sink_path()
     finally:
+        await consumers_of(built.broker).stop()
         await built.broker.stop()
         await built.on_stop()
 

@@ -1,17 +1,15 @@
 """The consuming discipline every handler follows: ack after effects, nak with delay on a
-transient error, dead-letter then terminate on a permanent one or at max_deliver."""
+transient error, dead-letter then terminate on a permanent one or at max_deliver. The pull
+loops that feed handlers are in worker.py."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import structlog
-from faststream import AckPolicy
-from faststream.nats import JStream, PullSub
-from faststream.nats.annotations import NatsMessage as MessageParam
 
 from custody import clock, subjects
 from custody.bus.publishing import TYPE_HEADER, publish
@@ -19,8 +17,9 @@ from custody.contracts import SCHEMA_VERSION, DeadLettered, Message, fact_from_j
 
 if TYPE_CHECKING:
     from faststream.nats import NatsBroker
-    from faststream.nats.message import NatsMessage
     from nats.aio.msg import Msg
+
+    from custody.bus.worker import Delivery
 
 log = structlog.get_logger(__name__)
 
@@ -34,54 +33,16 @@ class NewerSchemaError(Exception):
     is redelivered with backoff, and dead-lettered only at max_deliver."""
 
 
-def subscriber_kwargs(spec: subjects.ConsumerSpec, batch_size: int = 1) -> dict[str, object]:
-    """Bind to the provisioned durable: declare=False, MANUAL acks (the default policy
-    terminates a message on any exception, notes/jetstream.md).
-
-    With batch_size > 1, up to that many messages are handled at once by as many workers,
-    and the pull loop keeps fetching while they run. (A plain `PullSub(batch_size=N)` handles
-    a fetch concurrently but fetches again only when the slowest of it is done: a message
-    arriving meanwhile waited for the whole batch, at every hop.)"""
-    kwargs: dict[str, object] = {
-        "subject": spec.filter_subject,
-        "stream": JStream(spec.stream, declare=False),
-        "durable": spec.durable,
-        "pull_sub": PullSub(batch_size=batch_size, timeout=1.0),
-        "ack_policy": AckPolicy.MANUAL,
-        "inbox_prefix": inbox_prefix(spec),
-    }
-    if batch_size > 1:
-        kwargs["max_workers"] = batch_size
-    return kwargs
-
-
 def inbox_prefix(spec: subjects.ConsumerSpec) -> bytes:
-    """FastStream pulls into "_INBOX.<nuid>" whatever the connection's prefix, and a service's
-    NATS user may subscribe only to its own inbox (permissions.py): pull into that one."""
+    """The inbox a durable is pulled into: a service's NATS user may subscribe only to its
+    own inbox (permissions.py)."""
     for service, specs in subjects.SERVICE_CONSUMERS.items():
         if spec in specs:
             return f"_INBOX_{service}.".encode()
     return b"_INBOX."
 
 
-def subscribe(
-    broker: NatsBroker,
-    spec: subjects.ConsumerSpec,
-    work: Callable[[NatsMessage], Awaitable[None]],
-    batch_size: int = 1,
-) -> None:
-    """Register `work` on the durable `spec`, settled by `handle` (ack, nak or dead-letter)."""
-
-    # FastStream resolves this annotation at run time: MessageParam is the Context-injected
-    # message (a plain class annotation would be taken for the body).
-    async def consume(msg: MessageParam) -> None:
-        await handle(broker, msg, spec, lambda: work(msg))
-
-    kwargs: Any = subscriber_kwargs(spec, batch_size)  # FastStream's overloads need literals
-    broker.subscriber(**kwargs)(consume)
-
-
-def decode(msg: NatsMessage) -> Message:
+def decode(msg: Delivery) -> Message:
     type_name = (msg.headers or {}).get(TYPE_HEADER, "")
     try:
         message = fact_from_json(type_name, msg.body)
@@ -101,12 +62,12 @@ def redelivery_delay(delivered: int) -> float:
 
 async def handle(
     broker: NatsBroker,
-    msg: NatsMessage,
+    msg: Delivery,
     spec: subjects.ConsumerSpec,
     work: Callable[[], Awaitable[None]],
 ) -> None:
     """Run `work` for one message and settle the message accordingly."""
-    delivered = _delivered(msg)
+    delivered = delivered_count(msg.raw_message)
     try:
         await work()
     except PermanentError as exc:
@@ -129,7 +90,7 @@ async def handle(
 
 
 async def dead_letter(
-    broker: NatsBroker, msg: NatsMessage, spec: subjects.ConsumerSpec, reason: str
+    broker: NatsBroker, msg: Delivery, spec: subjects.ConsumerSpec, reason: str
 ) -> None:
     raw = msg.raw_message
     seq = raw.metadata.sequence.stream if raw.metadata and raw.metadata.sequence else 0
@@ -160,10 +121,6 @@ def _escalation_of(body: bytes, subject: str) -> str:
     except (ValueError, AttributeError):
         pass
     return next((t for t in subject.split(".") if t.startswith("esc-")), "")
-
-
-def _delivered(msg: NatsMessage) -> int:
-    return delivered_count(msg.raw_message)
 
 
 def delivered_count(raw: Msg) -> int:

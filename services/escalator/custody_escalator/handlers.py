@@ -7,11 +7,11 @@ from collections.abc import Callable
 
 import structlog
 from faststream.nats import NatsBroker
-from faststream.nats.message import NatsMessage
 
 from custody import clock, observability, subjects
-from custody.bus.consuming import PermanentError, decode, subscribe
-from custody.bus.publishing import BusUnavailable, publish
+from custody.bus.consuming import PermanentError, decode
+from custody.bus.publishing import BusUnavailable, publish, publish_raw
+from custody.bus.worker import Delivery, subscribe
 from custody.contracts import (
     CommandIssued,
     CommandOutcome,
@@ -47,12 +47,12 @@ class EscalatorHandlers:
         self.policies = PolicyCache(await self.broker.key_value(subjects.KV_POLICY, declare=False))
 
     def register(self) -> None:
-        subscribe(self.broker, subjects.ESCALATOR_ROUTED, self.on_routed, batch_size=8)
-        subscribe(self.broker, subjects.ESCALATOR_COMMANDS, self.on_command, batch_size=8)
-        subscribe(self.broker, subjects.ESCALATOR_TIMERS, self.on_timer, batch_size=8)
-        subscribe(self.broker, subjects.ESCALATOR_DLQ, self.on_dead_letter, batch_size=8)
+        subscribe(self.broker, subjects.ESCALATOR_ROUTED, self.on_routed, concurrency=8)
+        subscribe(self.broker, subjects.ESCALATOR_COMMANDS, self.on_command, concurrency=8)
+        subscribe(self.broker, subjects.ESCALATOR_TIMERS, self.on_timer, concurrency=8)
+        subscribe(self.broker, subjects.ESCALATOR_DLQ, self.on_dead_letter, concurrency=8)
 
-    async def on_routed(self, msg: NatsMessage) -> None:
+    async def on_routed(self, msg: Delivery) -> None:
         """Safe under redelivery: an existing escalation is never reopened (KV create)."""
         routed = decode(msg)
         if not isinstance(routed, RoutingDecided):
@@ -72,7 +72,7 @@ class EscalatorHandlers:
 
         await self.apply(routed.escalation_id, routed.event_id, transition)
 
-    async def on_timer(self, msg: NatsMessage) -> None:
+    async def on_timer(self, msg: Delivery) -> None:
         """Safe under redelivery: the epoch fences it, and its id is remembered once applied."""
         due = decode(msg)
         if not isinstance(due, TimerDue):
@@ -85,7 +85,7 @@ class EscalatorHandlers:
 
         await self.apply(due.escalation_id, due.event_id, transition)
 
-    async def on_command(self, msg: NatsMessage) -> None:
+    async def on_command(self, msg: Delivery) -> None:
         """Safe under redelivery: the command id is remembered once applied; the answer and
         facts it produced are re-flushed with the same ids, which JetStream deduplicates."""
         cmd = decode(msg)
@@ -106,7 +106,7 @@ class EscalatorHandlers:
 
         await self.apply(cmd.escalation_id, cmd.event_id, transition)
 
-    async def on_dead_letter(self, msg: NatsMessage) -> None:
+    async def on_dead_letter(self, msg: Delivery) -> None:
         """Safe under redelivery: the orphan route has a deterministic id, and the offer to the
         last resort is keyed by the dead letter's id in `applied`."""
         dead = decode(msg)
@@ -196,12 +196,8 @@ class EscalatorHandlers:
                     return
 
     async def _publish(self, item: OutboxItem) -> object:
-        return await self.broker.publish(
-            item.payload.encode(),
-            item.subject,
-            headers=item.headers,
-            stream=subjects.stream_for(item.subject),
-            timeout=5.0,
+        return await publish_raw(
+            self.broker, item.subject, item.payload.encode(), dict(item.headers), timeout_s=5.0
         )
 
     async def _answer_unknown(self, cmd: CommandIssued) -> None:

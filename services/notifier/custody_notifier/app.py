@@ -1,7 +1,8 @@
-"""Wiring only: settings, telemetry, broker, KV stores, channels, the two subscribers, the
+"""Wiring only: settings, telemetry, broker, KV stores, channels, the two pull consumers, the
 batch scheduler and (when a port is set) the delivery-receipts endpoint."""
 
-# No `from __future__ import annotations`: FastStream reads the handler's annotations at runtime.
+from __future__ import annotations
+
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -10,13 +11,12 @@ from typing import Any
 
 import httpx
 from faststream.nats import NatsBroker
-from faststream.nats.annotations import NatsMessage
 from nats.js.kv import KeyValue
 
 from custody import lifecycle, subjects, telemetry
 from custody.auth.links import load_keys
 from custody.bus.connection import make_broker
-from custody.bus.consuming import subscriber_kwargs
+from custody.bus.worker import Consumer, consumers_of
 from custody.policy.store import PolicyCache
 from custody.settings import NotifierSettings
 from custody_notifier.adapters.channels import Channel, Channels
@@ -93,18 +93,10 @@ def _channels(
 
 
 def _subscribe(broker: NatsBroker, notifier: Notifier) -> None:
-    # subscriber_kwargs is a plain dict; FastStream's overloads cannot be matched through it.
-    pages: Any = subscriber_kwargs(subjects.NOTIFIER_PAGES, batch_size=BATCH_SIZE)
-    custody: Any = subscriber_kwargs(subjects.NOTIFIER_CUSTODY, batch_size=BATCH_SIZE)
-
-    async def on_page_requested(msg: NatsMessage) -> None:
-        await notifier.on_page_requested(msg)
-
-    async def on_custody_changed(msg: NatsMessage) -> None:
-        await notifier.on_custody_changed(msg)
-
-    broker.subscriber(**pages)(on_page_requested)
-    broker.subscriber(**custody)(on_custody_changed)
+    """Both handlers settle their own messages (handlers.settle, with exact nak delays)."""
+    consumers = consumers_of(broker)
+    consumers.add(Consumer(subjects.NOTIFIER_PAGES, notifier.on_page_requested, BATCH_SIZE))
+    consumers.add(Consumer(subjects.NOTIFIER_CUSTODY, notifier.on_custody_changed, BATCH_SIZE))
 
 
 async def _bind(

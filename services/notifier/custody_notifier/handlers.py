@@ -31,7 +31,8 @@ from custody_notifier.pages import PageSender
 
 if TYPE_CHECKING:
     from faststream.nats import NatsBroker
-    from faststream.nats.message import NatsMessage
+
+    from custody.bus.worker import Delivery
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +53,7 @@ class Notifier:
             raise RuntimeError("notifier used before its stores were bound (on_start)")
         return self._pages
 
-    async def on_page_requested(self, msg: NatsMessage) -> None:
+    async def on_page_requested(self, msg: Delivery) -> None:
         """Safe under redelivery: the KV claim, not the delivery count, decides whether the
         provider is called, and every outcome is published under a deterministic event id."""
         spec = subjects.NOTIFIER_PAGES
@@ -61,7 +62,7 @@ class Notifier:
             async with _keep_alive(msg, spec.ack_wait_s / 3):
                 await settle(self._broker, msg, spec, lambda: self._page(msg))
 
-    async def _page(self, msg: NatsMessage) -> None:
+    async def _page(self, msg: Delivery) -> None:
         page = decode(msg)
         if not isinstance(page, PageRequested):
             raise PermanentError(f"expected PageRequested, got {type(page).__name__}")
@@ -70,14 +71,14 @@ class Notifier:
         ):
             await self.pages.deliver(page)
 
-    async def on_custody_changed(self, msg: NatsMessage) -> None:
+    async def on_custody_changed(self, msg: Delivery) -> None:
         """Safe under redelivery: every notice and batch item is keyed by the fact (claim by
         create, item by escalation id), so a second delivery adds and sends nothing."""
         spec = subjects.NOTIFIER_CUSTODY
         async with _keep_alive(msg, spec.ack_wait_s / 3):
             await settle(self._broker, msg, spec, lambda: self._custody(msg))
 
-    async def _custody(self, msg: NatsMessage) -> None:
+    async def _custody(self, msg: Delivery) -> None:
         fact = decode(msg)
         if not isinstance(fact, CustodyChanged):
             return  # command outcomes and policy records share the stream: not ours
@@ -90,7 +91,7 @@ class Notifier:
 
 async def settle(
     broker: NatsBroker,
-    msg: NatsMessage,
+    msg: Delivery,
     spec: subjects.ConsumerSpec,
     work: Callable[[], Awaitable[None]],
 ) -> None:
@@ -117,7 +118,7 @@ async def settle(
 
 
 @contextlib.asynccontextmanager
-async def _keep_alive(msg: NatsMessage, every_s: float) -> AsyncIterator[None]:
+async def _keep_alive(msg: Delivery, every_s: float) -> AsyncIterator[None]:
     """Tell the server we are still working (+WPI) so a slow provider call does not get the
     message redelivered mid-send: the copy would only wait out the claim's lease, but each
     wait spends one of the consumer's max_deliver attempts."""

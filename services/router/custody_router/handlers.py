@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import structlog
 from faststream.nats import NatsBroker
-from faststream.nats.message import NatsMessage
 
 from custody import clock, subjects
-from custody.bus.consuming import PermanentError, decode, subscribe
+from custody.bus.consuming import PermanentError, decode
 from custody.bus.publishing import publish
+from custody.bus.worker import Delivery, subscribe
 from custody.contracts import IncidentAccepted
 from custody.policy.store import PolicyCache
 from custody_router.domain.decision import decide
@@ -26,9 +26,9 @@ class RouterHandlers:
         self.policies = PolicyCache(kv)
 
     def register(self) -> None:
-        subscribe(self.broker, subjects.ROUTER_INCIDENTS, self.route, batch_size=8)
+        subscribe(self.broker, subjects.ROUTER_INCIDENTS, self.route, concurrency=8)
 
-    async def route(self, msg: NatsMessage) -> None:
+    async def route(self, msg: Delivery) -> None:
         """Safe under redelivery: the decision's id is `routed:<escalation>`, so JetStream
         drops a second publish, and the escalator ignores a route for an open escalation.
         The current policy version is read here, once: the fact carries it, and with it the
