@@ -155,6 +155,12 @@ class ConsumerSpec:
     ack_wait_s: float = 30.0
     max_deliver: int = 10
     backoff_s: tuple[float, ...] = field(default=())
+    # More subjects for the same durable (the server filters; the consumer sees only these).
+    more_filters: tuple[str, ...] = field(default=())
+
+    @property
+    def filters(self) -> tuple[str, ...]:
+        return (self.filter_subject, *self.more_filters)
 
 
 ROUTER_INCIDENTS: Final = ConsumerSpec(INCIDENTS, "router", "incidents.accepted.>")
@@ -165,8 +171,15 @@ ESCALATOR_TIMERS: Final = ConsumerSpec(TIMERS, "escalator-timers", "timers.due.>
 ESCALATOR_DLQ: Final = ConsumerSpec(DLQ, "escalator-dlq", "dlq.>", max_deliver=-1)
 NOTIFIER_PAGES: Final = ConsumerSpec(PAGES, "notifier", "pages.requested.>")
 # Acks and resolves (cross-channel "acknowledged by bob"), digested GREENs, deferred YELLOWs
-# and follow-up notes (digests, morning batch). The notifier skips every other custody fact.
-NOTIFIER_CUSTODY: Final = ConsumerSpec(CUSTODY, "notifier-custody", "custody.>")
+# and follow-up notes (digests, morning batch). The server filters out every other custody
+# fact, so the notifier is not handed (and does not ack) the several each escalation makes.
+NOTIFIER_CUSTODY_CHANGES: Final = ("acknowledged", "resolved", "followup", "deferred")
+NOTIFIER_CUSTODY: Final = ConsumerSpec(
+    CUSTODY,
+    "notifier-custody",
+    f"custody.{NOTIFIER_CUSTODY_CHANGES[0]}.>",
+    more_filters=tuple(f"custody.{change}.>" for change in NOTIFIER_CUSTODY_CHANGES[1:]),
+)
 # The ledger never gives up on a fact: a Postgres outage just pauses it (max_deliver -1).
 LEDGER_CONSUMERS: Final[tuple[ConsumerSpec, ...]] = tuple(
     ConsumerSpec(stream, f"ledger-{stream.lower()}", pattern, max_deliver=-1)

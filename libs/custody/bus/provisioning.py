@@ -68,7 +68,8 @@ def consumer_config(spec: subjects.ConsumerSpec) -> ConsumerConfig:
         ack_wait=spec.ack_wait_s,
         max_deliver=spec.max_deliver,
         backoff=list(spec.backoff_s) or None,
-        filter_subject=spec.filter_subject,
+        filter_subject=None if spec.more_filters else spec.filter_subject,
+        filter_subjects=list(spec.filters) if spec.more_filters else None,
         max_ack_pending=1000,
     )
 

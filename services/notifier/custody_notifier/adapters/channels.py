@@ -57,12 +57,17 @@ def throttle_window_s(channel: Channel) -> float:
 
 class JsonLinesSink:
     """Dev and test provider: appends one JSON line per page and fsyncs it, so a page the
-    sink reported as sent survives a crash and can be counted afterwards."""
+    sink reported as sent survives a crash and can be counted afterwards.
+
+    Group commit: pages that arrive while a write is in progress are written together by
+    the next one, with one fsync, and each `send` returns only once its own line is synced.
+    One writer at a time, so lines never interleave."""
 
     def __init__(self, path: Path, now: Callable[[], datetime] = clock.now) -> None:
         self.path = path
         self._now = now
-        self._lock = asyncio.Lock()  # one writer at a time: lines never interleave
+        self._pending: list[tuple[str, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
 
     async def send(self, page: RenderedPage, address: str, idempotency_key: str) -> str:
         provider_id = "sink-" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:16]
@@ -84,16 +89,45 @@ class JsonLinesSink:
             },
             ensure_ascii=False,
         )
-        async with self._lock:
-            await asyncio.to_thread(self._append, line)
+        synced: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((line, synced))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_pending())
+        await synced
         return provider_id
 
-    def _append(self, line: str) -> None:
+    async def _write_pending(self) -> None:
+        batch: list[tuple[str, asyncio.Future[None]]] = []
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                try:
+                    await asyncio.to_thread(self._append, "".join(f"{line}\n" for line, _ in batch))
+                except Exception as exc:
+                    _settle(batch, exc)
+                else:
+                    _settle(batch, None)
+        finally:  # cancelled mid-write: nobody may wait forever (the pages are in doubt)
+            for _, future in batch + self._pending:
+                future.cancel()
+            self._pending = []
+
+    def _append(self, lines: str) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as out:
-            out.write(line + "\n")
+            out.write(lines)
             out.flush()
             os.fsync(out.fileno())
+
+
+def _settle(batch: list[tuple[str, asyncio.Future[None]]], error: Exception | None) -> None:
+    for _, future in batch:
+        if future.done():
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)
 
 
 def dev_channels(sink_path: Path) -> Mapping[str, Channel]:
