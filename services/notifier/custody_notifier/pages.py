@@ -118,12 +118,16 @@ class PageSender:
     async def deliver(self, page: PageRequested) -> PageOutcome:
         """Handle one page end to end and return the outcome it announced."""
         key = claim_key(page)
-        held = await self._claims.read(key)
+        # Both reads at once: independent, and the escalation is needed unless the claim
+        # already settled the page (a redelivery), which is the rare case.
+        held, view = await asyncio.gather(
+            self._claims.read(key), self.escalation(page.escalation_id)
+        )
         if held is not None:
             decision = decide_for_claim(held[1], clock.now(), self._timing.claim_lease)
             if not decision.send:
                 return await self._settled(page, decision)
-        decision = decide_for_escalation(await self.escalation(page.escalation_id), page.epoch)
+        decision = decide_for_escalation(view, page.epoch)
         if not decision.send:
             if held is not None:  # a `retry` claim whose escalation moved on meanwhile
                 await self._claims.finish(key, held, "skipped", detail=decision.reason)
