@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -43,7 +42,7 @@ class JsonLinesSpanExporter(SpanExporter):
             if ctx is None:
                 continue
             lines.append(
-                json.dumps(
+                orjson.dumps(
                     {
                         "name": span.name,
                         "trace_id": format(ctx.trace_id, "032x"),
@@ -55,10 +54,11 @@ class JsonLinesSpanExporter(SpanExporter):
                         "attributes": dict(span.attributes or {}),
                     },
                     default=str,
+                    option=orjson.OPT_APPEND_NEWLINE,
                 )
             )
-        with self._lock, self._path.open("a", encoding="utf-8") as out:
-            out.write("".join(line + "\n" for line in lines))
+        with self._lock, self._path.open("ab") as out:
+            out.write(b"".join(lines))
         return SpanExportResult.SUCCESS
 
 
