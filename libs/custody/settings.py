@@ -102,3 +102,8 @@ class LedgerSettings(CommonSettings):
     ledger_host: str = "127.0.0.1"
     ledger_port: int = 8611
     batch_size: int = 256
+    # The ledger is off the paging path (paging must work while it is down, and it catches up
+    # by itself). On a box it shares with the other services it gives way to them for the CPU
+    # (nice): pages go out first under load, and the ledger records in bigger batches
+    # (docs/performance.md). 0 keeps the priority it was started with.
+    ledger_nice: int = Field(default=5, ge=0, le=19)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +104,18 @@ def test_trace_lists_every_hop(system: System) -> None:
     assert data["trace_id"]
     services = [h["service"] for h in data["hops"]]
     assert {"intake", "router", "escalator", "notifier"} <= set(services)
+
+
+def _niceness(pid: int) -> int:
+    # /proc/<pid>/stat: the 19th field is the nice value; the command name may hold spaces.
+    return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+
+
+def test_ledger_gives_way_to_the_paging_path_for_cpu(system: System) -> None:
+    """Under CPU contention pages go out first; the ledger catches up (docs/performance.md)."""
+    assert system.stack.supervisor is not None
+    pids = system.stack.supervisor.pids()
+    ours = _niceness(os.getpid())  # the services start at the niceness of whoever started them
+    assert _niceness(pids["ledger"]) == min(19, ours + 5)
+    for name in ("intake", "router", "escalator", "notifier"):
+        assert _niceness(pids[name]) == ours, name

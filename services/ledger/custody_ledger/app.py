@@ -4,6 +4,7 @@ metrics, API."""
 from __future__ import annotations
 
 import asyncio
+import os
 
 import structlog
 
@@ -24,9 +25,20 @@ from custody_ledger.config import LedgerConfig
 log = structlog.get_logger(__name__)
 
 
+def yield_cpu(increment: int) -> int | None:
+    """Lower this process's CPU priority by `increment` (LedgerSettings.ledger_nice says why);
+    the niceness now, or None where there is no such thing. Only ever lowered, which needs no
+    privilege. Linux keeps niceness per thread, so call it before any thread is started."""
+    if not hasattr(os, "nice"):
+        return None
+    return os.nice(increment) if increment > 0 else os.nice(0)
+
+
 async def main() -> None:
     settings = LedgerConfig()
+    niceness = yield_cpu(settings.ledger_nice)  # first: threads started later inherit it
     telemetry.setup("ledger", settings.log_level, settings.trace_file)
+    log.info("ledger.cpu_priority", niceness=niceness)
     broker = make_broker(settings, "ledger")
     database = Database(settings.database_url, min_size=1, max_size=4)
     metrics = LedgerMetrics()
