@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from nats.errors import NoRespondersError
+
 from custody.auth import Principal
 from custody.bus.publishing import BusUnavailable
 from custody_intake.adapters.gateway import ANONYMOUS, Gateway
@@ -97,6 +99,10 @@ class Door:
                     return refused.rejection
         except TimeoutError as exc:
             raise BusUnavailable(f"no PubAck within {budget:g}s") from exc
+        except NoRespondersError as exc:
+            # Nothing on the bus answers yet: a KV direct read right after nats-server
+            # restarted, before the bucket is loaded. As unavailable as a time-out.
+            raise BusUnavailable("the bus is not answering yet") from exc
 
     async def authenticate(
         self, token: str | None, caller: Caller, field: str = "authorization"
