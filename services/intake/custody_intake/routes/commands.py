@@ -71,7 +71,7 @@ def router(door: Door, wait_s: float) -> APIRouter:
             principal = await door.authenticate(req.token, caller)
             if principal.kind != "person":
                 raise refuse(403, "not_a_person", "authorization", "only people act on escalations")
-            body = _body(req.raw, req.size)
+            body = command_body(req.raw, req.size)
             command_id = idempotency_key or uuid.uuid4().hex
             cmd = CommandIssued(
                 event_id=command_event_id(command_id),
@@ -111,8 +111,10 @@ async def _relay(door: Door, cmd: CommandIssued, wait_s: float) -> JSONResponse:
     return JSONResponse(result, status_code=200)
 
 
-def _body(raw: bytes, size: int | None) -> CommandBody:
-    if not raw.strip():
+def command_body(raw: bytes, size: int | None) -> CommandBody:
+    """No body at all is an empty command body; anything sent must be a JSON object (a body of
+    only white space is not JSON, and is refused rather than taken for none)."""
+    if not raw:
         return CommandBody()
     parse_object(raw, size)
     try:
