@@ -122,11 +122,11 @@ class Consumer:
         and unsubscribe. Unsettled messages are redelivered to whoever runs next."""
         self._stopping = True
         if self._loop_task is not None:
-            await _cancel_all({self._loop_task})
+            await cancel_all({self._loop_task})
             self._loop_task = None
         if self._running:
             _, pending = await asyncio.wait(set(self._running), timeout=grace_s)
-            await _cancel_all(pending)
+            await cancel_all(pending)
         if self._sub is not None:
             with contextlib.suppress(Exception):  # already closed with the connection
                 await self._sub.unsubscribe()
@@ -138,17 +138,7 @@ class Consumer:
                 self._freed.clear()
                 await self._freed.wait()
                 continue
-            try:
-                msgs = await sub.fetch(self._free, timeout=FETCH_WAIT_S)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
-            except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
-                await asyncio.sleep(FETCH_ERROR_PAUSE_S)
-                continue
-            except Exception as exc:
-                log.warning("bus.fetch_failed", consumer=self.spec.durable, error=repr(exc))
-                await asyncio.sleep(FETCH_ERROR_PAUSE_S)
-                continue
+            msgs = await fetch(sub, self._free, FETCH_WAIT_S, self.spec.durable)
             for msg in msgs:
                 self._free -= 1
                 task = asyncio.create_task(self._handle(msg))
@@ -253,7 +243,26 @@ def subscribe(
     return consumer
 
 
-async def _cancel_all(tasks: set[asyncio.Task[None]]) -> None:
+async def fetch(
+    sub: JetStreamContext.PullSubscription, batch: int, wait_s: float, durable: str
+) -> list[Msg]:
+    """Up to `batch` messages, returned as soon as one has arrived; none when `wait_s` passed
+    without any, or when the fetch failed. A failure (the connection reconnecting, the durable
+    deleted, a permission) pauses first, so a pull loop never spins on it."""
+    try:
+        return await sub.fetch(batch, timeout=wait_s)
+    except (TimeoutError, nats.errors.TimeoutError):
+        return []
+    except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
+        await asyncio.sleep(FETCH_ERROR_PAUSE_S)
+        return []
+    except Exception as exc:
+        log.warning("bus.fetch_failed", consumer=durable, error=repr(exc))
+        await asyncio.sleep(FETCH_ERROR_PAUSE_S)
+        return []
+
+
+async def cancel_all(tasks: set[asyncio.Task[None]]) -> None:
     """Cancel until every task is done. Python 3.11's asyncio.wait_for (inside nats-py's
     fetch) can swallow a cancellation that races a message's arrival: cancel again."""
     pending = {t for t in tasks if not t.done()}

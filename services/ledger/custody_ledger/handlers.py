@@ -22,7 +22,6 @@ import contextlib
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Final
 
-import nats.errors
 import structlog
 from nats.aio.msg import Msg
 from opentelemetry import trace
@@ -30,6 +29,7 @@ from opentelemetry.propagate import extract
 
 from custody import subjects
 from custody.bus.consuming import delivered_count, inbox_prefix, redelivery_delay
+from custody.bus.worker import cancel_all, fetch
 from custody_ledger.adapters.batched_writer import BatchedWriter, Writer
 from custody_ledger.adapters.bus_facts import fact_from_message
 from custody_ledger.adapters.metrics import LedgerMetrics
@@ -45,8 +45,6 @@ log = structlog.get_logger(__name__)
 BATCH_WAIT_S: Final = 0.1
 # How often a held fetch retries its write (one transaction for all of it, via the batcher).
 HOLD_RETRY_S: Final = 1.0
-# After an unexpected fetch error (durable deleted, permissions): how long before trying again.
-FETCH_ERROR_PAUSE_S: Final = 1.0
 
 
 class Recorder:
@@ -87,11 +85,7 @@ class Recorder:
         # fetch) can swallow a cancellation that races a message's arrival, and a loop that
         # missed its cancel would otherwise run on (seen as a 60 s hang under a backlog).
         self._stopping = True
-        pending = {t for t in self._tasks if not t.done()}
-        while pending:
-            for task in pending:
-                task.cancel()
-            _, pending = await asyncio.wait(pending, timeout=BATCH_WAIT_S * 5)
+        await cancel_all(set(self._tasks))
         self._tasks.clear()
         for sub in self._subs:
             with contextlib.suppress(Exception):  # already closed with the connection
@@ -102,17 +96,7 @@ class Recorder:
         self, spec: subjects.ConsumerSpec, sub: JetStreamContext.PullSubscription
     ) -> None:
         while not self._stopping:
-            try:
-                msgs = await sub.fetch(self._batch_size, timeout=BATCH_WAIT_S)
-            except (TimeoutError, nats.errors.TimeoutError):
-                continue
-            except (nats.errors.ConnectionClosedError, nats.errors.ConnectionReconnectingError):
-                await asyncio.sleep(FETCH_ERROR_PAUSE_S)
-                continue
-            except Exception as exc:
-                log.warning("ledger.fetch_failed", consumer=spec.durable, error=repr(exc))
-                await asyncio.sleep(FETCH_ERROR_PAUSE_S)
-                continue
+            msgs = await fetch(sub, self._batch_size, BATCH_WAIT_S, spec.durable)
             if msgs:
                 await self.record(spec, msgs)
 
