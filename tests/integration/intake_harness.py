@@ -75,8 +75,12 @@ class Intake:
                 msg = await self.js.get_msg(stream, seq, subject=subject, next=True)
             except NotFoundError:
                 return found
-            found.append({**json.loads(msg.data or b"{}"), "_headers": dict(msg.headers or {})})
             seq = int(msg.seq or seq) + 1
+            try:
+                doc = json.loads(msg.data or b"{}")
+            except ValueError:  # another test's poison message on the shared server
+                continue
+            found.append({**doc, "_headers": dict(msg.headers or {})})
 
     async def set_state(self, escalation_id: str, state: str) -> None:
         """Stand in for the escalator: the state intake reads to decide dedup vs reopen."""
