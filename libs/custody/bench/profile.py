@@ -28,6 +28,7 @@ import httpx
 
 from custody.bench.pipeline import Run, raise_load, settle, summarise
 from custody.bench.runner import POLICY
+from custody.cli.main import log_to_stderr
 from custody.loop import run_loop
 from custody.runtime.stack import Stack
 
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--py-spy", type=float, default=0.0, metavar="SECONDS")
     parser.add_argument("--out", type=Path, default=Path("profile"))
     args = parser.parse_args(argv)
+    log_to_stderr()  # stdout is the report
     with tempfile.TemporaryDirectory(prefix="custody-profile-") as root:
         Path(root).chmod(0o711)  # the Postgres user must be able to enter it
         stack = Stack(Path(root) / "stack", POLICY)
