@@ -18,7 +18,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from pathlib import Path
 import httpx
 
 from custody.bench.pipeline import Run, raise_load, settle, summarise
-from custody.bench.runner import POLICY
+from custody.bench.runner import bench_stack
 from custody.cli.main import log_to_stderr
 from custody.loop import run_loop
 from custody.runtime.stack import Stack
@@ -180,14 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=Path("profile"))
     args = parser.parse_args(argv)
     log_to_stderr()  # stdout is the report
-    with tempfile.TemporaryDirectory(prefix="custody-profile-") as root:
-        Path(root).chmod(0o711)  # the Postgres user must be able to enter it
-        stack = Stack(Path(root) / "stack", POLICY)
-        try:
-            stack.start()
-            print(run_loop(profile(stack, args.incidents, args.py_spy, args.out)))
-        finally:
-            stack.stop()
+    with bench_stack() as stack:
+        print(run_loop(profile(stack, args.incidents, args.py_spy, args.out)))
     return 0
 
 

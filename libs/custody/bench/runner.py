@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -51,17 +53,26 @@ class Progress:
             print(file=sys.stderr)
 
 
-def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]:
+@contextmanager
+def bench_stack() -> Iterator[Stack]:
+    """A fresh embedded stack with the bench policy, started, and stopped (by PID) after."""
     with tempfile.TemporaryDirectory(prefix="custody-bench-") as root:
         Path(root).chmod(0o711)  # the Postgres user must be able to enter it
         stack = Stack(Path(root) / "stack", POLICY)
         try:
-            progress.phase("starting the stack")
             stack.start()
-            return run_loop(_measure(stack, options, progress))
+            yield stack
         finally:
-            progress.done()
             stack.stop()
+
+
+def run_bench(options: BenchOptions, progress: Progress) -> dict[str, Any]:
+    progress.phase("starting the stack")
+    try:
+        with bench_stack() as stack:
+            return run_loop(_measure(stack, options, progress))
+    finally:
+        progress.done()
 
 
 async def _measure(stack: Stack, options: BenchOptions, progress: Progress) -> dict[str, Any]:
