@@ -20,7 +20,7 @@ from nats.js.api import (
     StorageType,
     StreamConfig,
 )
-from nats.js.errors import BucketNotFoundError, NotFoundError
+from nats.js.errors import NotFoundError
 
 from custody import subjects
 
@@ -111,8 +111,8 @@ async def _provision_bucket(js: JetStreamContext, bucket: str, replicas: int) ->
     the ones it was created with)."""
     direct = direct_reads(replicas)
     try:
-        await js.key_value(bucket)
-    except BucketNotFoundError:
+        info = await js.stream_info(f"KV_{bucket}")
+    except NotFoundError:
         await js.create_key_value(
             KeyValueConfig(
                 bucket=bucket,
@@ -124,7 +124,6 @@ async def _provision_bucket(js: JetStreamContext, bucket: str, replicas: int) ->
             )
         )
         return
-    info = await js.stream_info(f"KV_{bucket}")
     if bool(info.config.allow_direct) != direct:
         info.config.allow_direct = direct
         await js.update_stream(info.config)
