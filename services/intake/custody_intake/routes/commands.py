@@ -7,18 +7,23 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from custody import clock
 from custody.contracts import CommandIssued, Refusal
 from custody.contracts.facts import CommandAction, IncidentRole
 from custody.contracts.incident import ONE_LINE, PROSE
-from custody_intake.domain.event import check_model_text
 from custody_intake.domain.identity import command_event_id
-from custody_intake.domain.json_input import parse_object
-from custody_intake.domain.rejection import Refused, from_validation_errors, refuse
+from custody_intake.domain.rejection import refuse
 from custody_intake.door import Caller, Door
-from custody_intake.routes.edge import REFUSALS, Bearer, IdempotencyKey, door_request, token_of
+from custody_intake.routes.edge import (
+    REFUSALS,
+    Bearer,
+    IdempotencyKey,
+    door_request,
+    optional_body,
+    token_of,
+)
 from custody_intake.routes.openapi import json_body
 
 # Ids become subject tokens (`commands.<id>`): nothing that NATS reads as a separator or wildcard.
@@ -112,14 +117,4 @@ async def _relay(door: Door, cmd: CommandIssued, wait_s: float) -> JSONResponse:
 
 
 def command_body(raw: bytes, size: int | None) -> CommandBody:
-    """No body at all is an empty command body; anything sent must be a JSON object (a body of
-    only white space is not JSON, and is refused rather than taken for none)."""
-    if not raw:
-        return CommandBody()
-    parse_object(raw, size)
-    try:
-        body = CommandBody.model_validate_json(raw, strict=True)
-    except ValidationError as exc:
-        raise Refused(from_validation_errors(exc.errors())) from None
-    check_model_text(body.model_dump(mode="json"), frozenset({"to"}))
-    return body
+    return optional_body(raw, size, CommandBody, frozenset({"to"}))

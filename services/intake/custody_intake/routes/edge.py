@@ -12,13 +12,16 @@ from typing import Annotated, Any, TypeVar
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ValidationError
 
 from custody.contracts import Refusal
 from custody_intake import door
-from custody_intake.domain.json_input import MAX_BODY_BYTES
-from custody_intake.domain.rejection import Rejection
+from custody_intake.domain.event import check_model_text
+from custody_intake.domain.json_input import MAX_BODY_BYTES, parse_object
+from custody_intake.domain.rejection import Refused, Rejection, from_validation_errors
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 HASH_CAP_BYTES = 8 * 1024 * 1024  # past this we stop reading a refused body at all
 _TRACEPARENT = re.compile(r"^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
 
@@ -89,3 +92,18 @@ def answer(result: T | Rejection, ok: Callable[[T], Any], status: int = 202) -> 
     if isinstance(result, Rejection):
         return refusal(result)
     return JSONResponse(ok(result), status_code=status)
+
+
+def optional_body(raw: bytes, size: int | None, model: type[M], one_line: frozenset[str]) -> M:
+    """An optional JSON body read strictly: no body at all is the model's defaults; anything
+    sent must be a JSON object. A body of only white space is not JSON, and is refused rather
+    than taken for none."""
+    if not raw:
+        return model()
+    parse_object(raw, size)
+    try:
+        body = model.model_validate_json(raw, strict=True)
+    except ValidationError as exc:
+        raise Refused(from_validation_errors(exc.errors())) from None
+    check_model_text(body.model_dump(mode="json"), one_line)
+    return body

@@ -6,11 +6,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from custody.contracts import Refusal, Severity
 from custody.contracts.incident import ONE_LINE
-from custody_intake.domain.event import check_model_text
 from custody_intake.domain.heartbeat import (
     MAX_INTERVAL_S,
     MIN_INTERVAL_S,
@@ -18,10 +17,16 @@ from custody_intake.domain.heartbeat import (
     Declaration,
     Heartbeat,
 )
-from custody_intake.domain.json_input import parse_object
-from custody_intake.domain.rejection import Refused, from_validation_errors, refuse
+from custody_intake.domain.rejection import refuse
 from custody_intake.door import Caller, Door
-from custody_intake.routes.edge import REFUSALS, Bearer, answer, door_request, token_of
+from custody_intake.routes.edge import (
+    REFUSALS,
+    Bearer,
+    answer,
+    door_request,
+    optional_body,
+    token_of,
+)
 from custody_intake.routes.openapi import json_body
 from custody_intake.watchdog import Watchdog
 
@@ -66,7 +71,7 @@ def router(door: Door, watchdog: Watchdog) -> APIRouter:
 
         async def work(caller: Caller) -> Heartbeat:
             principal = await door.authenticate(req.token, caller)
-            declared = _declaration(req.raw, req.size)
+            declared = declaration(req.raw, req.size)
             return await watchdog.ping(principal.name, name, declared)
 
         return answer(await door.admit(req, work), _state)
@@ -92,15 +97,8 @@ def router(door: Door, watchdog: Watchdog) -> APIRouter:
     return api
 
 
-def _declaration(raw: bytes, size: int | None) -> Declaration:
-    if not raw.strip():
-        return Declaration()
-    parse_object(raw, size)
-    try:
-        body = HeartbeatPing.model_validate_json(raw, strict=True)
-    except ValidationError as exc:
-        raise Refused(from_validation_errors(exc.errors())) from None
-    check_model_text(body.model_dump(mode="json"), frozenset({"service"}))
+def declaration(raw: bytes, size: int | None) -> Declaration:
+    body = optional_body(raw, size, HeartbeatPing, frozenset({"service"}))
     return Declaration(body.interval, body.severity, body.service)
 
 
