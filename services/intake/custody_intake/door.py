@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from nats.errors import NoRespondersError
+from nats.js.errors import NoStreamResponseError, ServiceUnavailableError
 
 from custody.auth import Principal
 from custody.bus.publishing import BusUnavailable
@@ -99,9 +100,11 @@ class Door:
                     return refused.rejection
         except TimeoutError as exc:
             raise BusUnavailable(f"no PubAck within {budget:g}s") from exc
-        except NoRespondersError as exc:
-            # Nothing on the bus answers yet: a KV direct read right after nats-server
-            # restarted, before the bucket is loaded. As unavailable as a time-out.
+        except (NoRespondersError, NoStreamResponseError, ServiceUnavailableError) as exc:
+            # Nothing on the bus answers yet, right after nats-server restarted: a KV direct
+            # read before the bucket is loaded (NoRespondersError), a KV write before its
+            # stream is (nats-py turns that into NoStreamResponseError), or JetStream itself
+            # not ready (503). As unavailable as a time-out.
             raise BusUnavailable("the bus is not answering yet") from exc
 
     async def authenticate(
