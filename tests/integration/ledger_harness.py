@@ -114,10 +114,10 @@ async def bus(nats_server: NatsServer) -> AsyncIterator[nats.NATS]:
     await provision_jetstream(js)
     # Each test has a fresh database, but the streams and the ledger's durables are shared
     # with every earlier test on this server: without this, the first ledger a test starts
-    # records whatever earlier tests (intake's, say) left unread, and counts and reports
-    # depend on which tests ran before.
-    for spec in subjects.LEDGER_CONSUMERS:
-        await js.purge_stream(spec.stream)
+    # records whatever earlier tests (intake's, say) left unread, counts and reports depend
+    # on which tests ran before, and verification meets an earlier ledger's checkpoints.
+    for stream in {spec.stream for spec in subjects.LEDGER_CONSUMERS} | {subjects.CHECKPOINTS}:
+        await js.purge_stream(stream)
     suffix = uuid.uuid4().hex[:6]
     tokens = {name: f"tok-{name}-{suffix}" for name in PEOPLE}
     await store_principals(

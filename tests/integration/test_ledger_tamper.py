@@ -11,7 +11,6 @@ import asyncpg
 import nats
 import pytest
 
-from custody import subjects
 from custody.runtime.nats_server import NatsServer
 from custody_ledger.adapters.database import init_connection
 from custody_ledger.config import public_key_path
@@ -34,7 +33,6 @@ async def checkpointed(
     bus: nats.NATS, nats_server: NatsServer, ledger_urls: harness.Urls, tmp_path: Path
 ) -> AsyncIterator[Ledger]:
     """A ledger holding 30 facts, with three signed checkpoints in the file and the stream."""
-    await bus.jetstream().purge_stream(subjects.CHECKPOINTS)  # one ledger per stream
     tokens = bus.tokens  # type: ignore[attr-defined]
     running = await harness.start_ledger(
         nats_server.url, ledger_urls, tokens, specs=(), state_dir=tmp_path, every_n=EVERY
