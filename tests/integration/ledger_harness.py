@@ -22,6 +22,7 @@ from custody.auth.credentials import store_principals
 from custody.bus.connection import make_broker
 from custody.bus.provisioning import provision_jetstream
 from custody.bus.publishing import publish
+from custody.bus.worker import cancel_all
 from custody.policy.loader import load_policy
 from custody.policy.store import apply_policy
 from custody.runtime.nats_server import NatsServer
@@ -196,9 +197,7 @@ async def start_ledger(
 
 async def stop_ledger(running: Ledger) -> None:
     await running.recorder.stop()
-    for task in running.background:
-        task.cancel()
-    await asyncio.gather(*running.background, return_exceptions=True)
+    await cancel_all(set(running.background))
     await running.http.aclose()
     await running.broker.stop()
     await running.database.close()

@@ -17,6 +17,7 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, StorageType, StreamConfig
 
 from custody.bench.stats import percentile
+from custody.bus.worker import cancel_all
 
 HOPS = 5
 BATCH = 64
@@ -62,9 +63,7 @@ async def run_baseline(
         await _publish(js, prefix, latency_messages, sent_at, rate=rate)
         await asyncio.wait_for(done.wait(), timeout=120)
         latencies = [(arrived[k] - sent_at[k]) * 1000 for k in sent_at if k in arrived]
-        for task in (*workers, sink):
-            task.cancel()
-        await asyncio.gather(*workers, sink, return_exceptions=True)
+        await cancel_all({*workers, sink})
         return BaselineResult(throughput, percentile(latencies, 50), percentile(latencies, 99))
     finally:
         await js.delete_stream(name)

@@ -10,6 +10,7 @@ import structlog
 
 from custody import lifecycle, subjects, telemetry
 from custody.bus.connection import make_broker
+from custody.bus.worker import cancel_all
 from custody_ledger import api, handlers
 from custody_ledger.adapters import signing_key
 from custody_ledger.adapters.checkpoint_file import CheckpointFile
@@ -74,9 +75,7 @@ async def main() -> None:
         background.append(asyncio.create_task(poll_consumers(broker, specs, metrics)))
 
     async def on_stop() -> None:
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
+        await cancel_all(set(background))
         await database.close()
 
     await lifecycle.serve(
